@@ -1,0 +1,42 @@
+# Steward: the two commands (demo, check) and the builds behind them.
+BUILD       ?= build
+CHECK_BUILD ?= build-check
+FUZZ_BUILD  ?= build-fuzz
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build check demo fuzz bench clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# ASan + UBSan build, every unit and integration test, then each fuzzer
+# for a few seconds when clang is available.
+check: deps
+	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+		-DSTEWARD_SANITIZE=ON >/dev/null
+	@cmake --build $(CHECK_BUILD) -j $(JOBS)
+	@if command -v clang >/dev/null 2>&1; then \
+		CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+			-DSTEWARD_FUZZ=ON >/dev/null && \
+		cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers; \
+	fi
+	@cd $(CHECK_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
+		ctest --output-on-failure -j $(JOBS) --timeout 300
+
+demo: build
+	@sh scripts/demo.sh $(BUILD)
+
+fuzz:
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+		-DSTEWARD_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@sh scripts/fuzz.sh $(FUZZ_BUILD) 60
+
+clean:
+	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)

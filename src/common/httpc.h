@@ -1,0 +1,35 @@
+/* httpc.h - the HTTPS client of the agent and stewardctl (libcurl): mutual
+ * TLS with the site CA, or, before the device has it, pinning to the CA
+ * fingerprint its enrollment token carries. */
+#ifndef STEWARD_HTTPC_H
+#define STEWARD_HTTPC_H
+
+#include <stddef.h>
+
+#define HTTPC_BODY_MAX (4 * 1024 * 1024)
+
+struct httpc_tls {
+	const char *ca_pem;   /* trust only this CA (PEM), or NULL to pin */
+	const char *pin_fpr;  /* pinned CA SHA-256 (hex), used when ca_pem NULL */
+	const char *cert_pem; /* client certificate (PEM) or NULL */
+	const char *key_pem;  /* client private key (PEM) or NULL */
+	long timeout_secs;    /* whole request; 0 = 30 s */
+};
+
+struct httpc_resp {
+	long status;
+	char *body;      /* NUL-terminated, malloc'ed */
+	size_t len;
+	char *pinned_ca; /* PEM of the CA that matched the pin, malloc'ed */
+	int pin_failed;  /* the server did not chain to the pinned CA */
+};
+
+void httpc_global_init(void);
+/* Sends one request. extra_header may be NULL ("Name: value"). Returns 0 when
+ * an HTTP response arrived (any status), -1 with err on transport failure. */
+int httpc_request(const char *method, const char *url,
+    const struct httpc_tls *tls, const char *body, const char *extra_header,
+    struct httpc_resp *resp, char *err);
+void httpc_resp_free(struct httpc_resp *resp);
+
+#endif

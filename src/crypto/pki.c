@@ -1,0 +1,603 @@
+/* pki.c - keys, CSRs, certificates, CA, CRL and Ed25519 signatures (OpenSSL). */
+#include "pki.h"
+
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "../common/util.h"
+
+#define CLOCK_SKEW_SECS 300
+
+EVP_PKEY *
+pki_key_new_ec(void)
+{
+	return EVP_EC_gen("P-256");
+}
+
+EVP_PKEY *
+pki_key_new_ed25519(void)
+{
+	return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+}
+
+/* Writes a BIO's contents to a new file; the memory BIO is cleansed since it
+ * may hold a private key. */
+static int
+bio_to_new_file(BIO *bio, const char *path, mode_t mode, char *err)
+{
+	char *data;
+	long len = BIO_get_mem_data(bio, &data);
+	int r = file_write_new(path, data, (size_t)len, mode, err);
+
+	OPENSSL_cleanse(data, (size_t)len);
+	return r;
+}
+
+int
+pki_key_write(const char *path, EVP_PKEY *key, char *err)
+{
+	BIO *bio = BIO_new(BIO_s_secmem());
+	int r;
+
+	if (bio == NULL)
+		bio = BIO_new(BIO_s_mem());
+	if (bio == NULL ||
+	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		BIO_free(bio);
+		return err_set(err, "cannot encode private key for %s", path);
+	}
+	r = bio_to_new_file(bio, path, 0600, err);
+	BIO_free(bio);
+	return r;
+}
+
+EVP_PKEY *
+pki_key_read(const char *path, char *err)
+{
+	char *pem;
+	size_t len;
+	BIO *bio;
+	EVP_PKEY *key;
+
+	if (file_check_secret(path, err) < 0)
+		return NULL;
+	if (file_read(path, 16384, &pem, &len, err) < 0)
+		return NULL;
+	bio = BIO_new_mem_buf(pem, (int)len);
+	key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	if (key == NULL)
+		err_set(err, "%s does not hold a PEM private key", path);
+	return key;
+}
+
+X509 *
+pki_cert_from_pem(const char *pem, size_t len, char *err)
+{
+	BIO *bio;
+	X509 *cert;
+
+	if (len > 65536) {
+		err_set(err, "certificate larger than 64 KiB");
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(pem, (int)len);
+	cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (cert == NULL)
+		err_set(err, "not a PEM certificate");
+	return cert;
+}
+
+X509 *
+pki_cert_read(const char *path, char *err)
+{
+	char *pem;
+	size_t len;
+	X509 *cert;
+
+	if (file_read(path, 65536, &pem, &len, err) < 0)
+		return NULL;
+	cert = pki_cert_from_pem(pem, len, NULL);
+	free(pem);
+	if (cert == NULL)
+		err_set(err, "%s does not hold a PEM certificate", path);
+	return cert;
+}
+
+static char *
+bio_to_string(BIO *bio)
+{
+	char *data, *out;
+	long len = BIO_get_mem_data(bio, &data);
+
+	out = malloc((size_t)len + 1);
+	if (out != NULL) {
+		memcpy(out, data, (size_t)len);
+		out[len] = '\0';
+	}
+	return out;
+}
+
+char *
+pki_cert_to_pem(X509 *cert)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *out = NULL;
+
+	if (bio != NULL && PEM_write_bio_X509(bio, cert))
+		out = bio_to_string(bio);
+	BIO_free(bio);
+	return out;
+}
+
+char *
+pki_crl_to_pem(X509_CRL *crl)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *out = NULL;
+
+	if (bio != NULL && PEM_write_bio_X509_CRL(bio, crl))
+		out = bio_to_string(bio);
+	BIO_free(bio);
+	return out;
+}
+
+int
+pki_cert_write(const char *path, X509 *cert, char *err)
+{
+	char *pem = pki_cert_to_pem(cert);
+	int r;
+
+	if (pem == NULL)
+		return err_set(err, "cannot encode certificate");
+	r = file_write_new(path, pem, strlen(pem), 0644, err);
+	free(pem);
+	return r;
+}
+
+static int
+set_random_serial(X509 *cert)
+{
+	unsigned char raw[16];
+	BIGNUM *bn;
+	int ok;
+
+	rand_bytes(raw, sizeof(raw));
+	raw[0] &= 0x7f; /* positive */
+	raw[0] |= 0x40; /* full 16 bytes, never zero */
+	bn = BN_bin2bn(raw, sizeof(raw), NULL);
+	ok = bn != NULL &&
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
+	BN_free(bn);
+	return ok ? 0 : -1;
+}
+
+static int
+add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (ext == NULL)
+		return -1;
+	ok = X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok ? 0 : -1;
+}
+
+static X509 *
+cert_skeleton(EVP_PKEY *pubkey, const char *cn, int64_t days)
+{
+	X509 *cert = X509_new();
+	X509_NAME *name;
+
+	if (cert == NULL)
+		return NULL;
+	name = X509_get_subject_name(cert);
+	if (!X509_set_version(cert, X509_VERSION_3) ||
+	    set_random_serial(cert) < 0 ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+		(const unsigned char *)cn, -1, -1, 0) ||
+	    X509_gmtime_adj(X509_getm_notBefore(cert), -CLOCK_SKEW_SECS) ==
+		NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) ==
+		NULL ||
+	    !X509_set_pubkey(cert, pubkey)) {
+		X509_free(cert);
+		return NULL;
+	}
+	return cert;
+}
+
+X509 *
+pki_ca_create(EVP_PKEY *key, const char *name, int64_t days, char *err)
+{
+	X509 *cert = cert_skeleton(key, name, days);
+
+	if (cert == NULL ||
+	    !X509_set_issuer_name(cert, X509_get_subject_name(cert)) ||
+	    add_ext(cert, cert, NID_basic_constraints,
+		"critical,CA:TRUE,pathlen:0") < 0 ||
+	    add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") <
+		0 ||
+	    add_ext(cert, cert, NID_subject_key_identifier, "hash") < 0 ||
+	    !X509_sign(cert, key, EVP_sha256())) {
+		X509_free(cert);
+		err_set(err, "cannot create the site CA certificate");
+		return NULL;
+	}
+	return cert;
+}
+
+X509 *
+pki_cert_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pubkey,
+    enum pki_profile profile, const char *cn, const char *san, int64_t days,
+    char *err)
+{
+	char sanval[512];
+	const char *eku;
+	X509 *cert;
+
+	switch (profile) {
+	case PKI_PROFILE_CLIENT:
+	case PKI_PROFILE_ADMIN:
+		if (strchr(san, ',') != NULL || strlen(san) > 64) {
+			err_set(err, "bad identity for a client certificate");
+			return NULL;
+		}
+		if (str_fmt(sanval, sizeof(sanval), "critical,URI:%s%s",
+			profile == PKI_PROFILE_CLIENT ? PKI_URI_CLIENT
+						      : PKI_URI_ADMIN,
+			san) < 0)
+			return NULL;
+		eku = "clientAuth";
+		break;
+	case PKI_PROFILE_SERVER:
+		if (str_fmt(sanval, sizeof(sanval), "%s", san) < 0) {
+			err_set(err, "server name list too long");
+			return NULL;
+		}
+		eku = "serverAuth";
+		break;
+	default:
+		err_set(err, "unknown certificate profile");
+		return NULL;
+	}
+	cert = cert_skeleton(pubkey, cn, days);
+	if (cert == NULL ||
+	    !X509_set_issuer_name(cert, X509_get_subject_name(ca)) ||
+	    add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
+	    add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") < 0 ||
+	    add_ext(cert, ca, NID_ext_key_usage, eku) < 0 ||
+	    add_ext(cert, ca, NID_subject_alt_name, sanval) < 0 ||
+	    add_ext(cert, ca, NID_subject_key_identifier, "hash") < 0 ||
+	    add_ext(cert, ca, NID_authority_key_identifier, "keyid:always") <
+		0 ||
+	    !X509_sign(cert, ca_key, EVP_sha256())) {
+		X509_free(cert);
+		err_set(err, "cannot issue certificate for %s", cn);
+		return NULL;
+	}
+	return cert;
+}
+
+EVP_PKEY *
+pki_csr_make(EVP_PKEY *key, const char *cn, char **pem_out)
+{
+	X509_REQ *req = X509_REQ_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	EVP_PKEY *ret = NULL;
+
+	if (req == NULL || bio == NULL)
+		goto out;
+	if (!X509_REQ_set_version(req, 0) ||
+	    !X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
+		MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) ||
+	    !X509_REQ_set_pubkey(req, key) ||
+	    !X509_REQ_sign(req, key, EVP_sha256()) ||
+	    !PEM_write_bio_X509_REQ(bio, req))
+		goto out;
+	*pem_out = bio_to_string(bio);
+	if (*pem_out != NULL)
+		ret = key;
+out:
+	X509_REQ_free(req);
+	BIO_free(bio);
+	return ret;
+}
+
+EVP_PKEY *
+pki_csr_parse(const char *pem, size_t len, char *err)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE REQUEST-----";
+	BIO *bio;
+	X509_REQ *req;
+	EVP_PKEY *key = NULL;
+	const char *p;
+
+	if (len > PKI_CSR_MAX) {
+		err_set(err, "CSR larger than %d bytes", PKI_CSR_MAX);
+		return NULL;
+	}
+	if (memchr(pem, '\0', len) != NULL) {
+		err_set(err, "CSR holds a NUL byte");
+		return NULL;
+	}
+	/* Exactly one PEM block, so nothing rides along unseen. */
+	p = strstr(pem, begin);
+	if (p == NULL || strstr(p + 1, begin) != NULL) {
+		err_set(err, "CSR must be exactly one PEM CERTIFICATE REQUEST");
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(pem, (int)len);
+	req = bio ? PEM_read_bio_X509_REQ(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	if (req == NULL) {
+		err_set(err, "CSR is not a valid PEM certificate request");
+		return NULL;
+	}
+	key = X509_REQ_get_pubkey(req);
+	if (key == NULL) {
+		err_set(err, "CSR has no usable public key");
+		goto fail;
+	}
+	if (X509_REQ_verify(req, key) != 1) {
+		err_set(err, "CSR signature does not verify");
+		goto fail;
+	}
+	if (!EVP_PKEY_is_a(key, "EC") || EVP_PKEY_get_bits(key) != 256) {
+		err_set(err, "CSR key must be EC P-256");
+		goto fail;
+	}
+	{
+		char group[32];
+		size_t glen;
+
+		if (!EVP_PKEY_get_utf8_string_param(key, "group", group,
+			sizeof(group), &glen) ||
+		    strcmp(group, "prime256v1") != 0) {
+			err_set(err, "CSR key must be EC P-256");
+			goto fail;
+		}
+	}
+	X509_REQ_free(req);
+	return key;
+fail:
+	EVP_PKEY_free(key);
+	X509_REQ_free(req);
+	return NULL;
+}
+
+int
+pki_cert_fingerprint(X509 *cert, char out[PKI_FPR_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n;
+
+	if (!X509_digest(cert, EVP_sha256(), md, &n) || n != 32)
+		return -1;
+	hex_encode(md, n, out);
+	return 0;
+}
+
+int
+pki_cert_serial(X509 *cert, char out[PKI_SERIAL_HEX])
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	unsigned char raw[20];
+	int n;
+
+	if (bn == NULL || BN_num_bytes(bn) > (int)sizeof(raw)) {
+		BN_free(bn);
+		return -1;
+	}
+	n = BN_bn2bin(bn, raw);
+	BN_free(bn);
+	hex_encode(raw, (size_t)n, out);
+	return 0;
+}
+
+int64_t
+pki_cert_not_after(X509 *cert)
+{
+	struct tm tm;
+
+	if (!ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+static int
+cert_san(X509 *cert, int type, char *out, size_t size)
+{
+	GENERAL_NAMES *names;
+	int i, r = -1;
+
+	names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	if (names == NULL)
+		return -1;
+	for (i = 0; i < sk_GENERAL_NAME_num(names) && r < 0; i++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+		const unsigned char *s;
+		int len;
+
+		if (gn->type != type)
+			continue;
+		s = ASN1_STRING_get0_data(gn->d.ia5);
+		len = ASN1_STRING_length(gn->d.ia5);
+		if (len <= 0 || (size_t)len >= size ||
+		    memchr(s, '\0', (size_t)len) != NULL)
+			continue;
+		memcpy(out, s, (size_t)len);
+		out[len] = '\0';
+		r = 0;
+	}
+	GENERAL_NAMES_free(names);
+	return r;
+}
+
+int
+pki_cert_uri(X509 *cert, char *out, size_t size)
+{
+	return cert_san(cert, GEN_URI, out, size);
+}
+
+int
+pki_cert_dns(X509 *cert, char *out, size_t size)
+{
+	return cert_san(cert, GEN_DNS, out, size);
+}
+
+int
+pki_cert_signed_by(X509 *cert, X509 *ca)
+{
+	EVP_PKEY *key = X509_get0_pubkey(ca);
+
+	return key != NULL && X509_verify(cert, key) == 1;
+}
+
+X509_CRL *
+pki_crl_build(X509 *ca, EVP_PKEY *ca_key, const struct pki_revoked *list,
+    size_t n, int64_t number, int64_t next_update_secs, char *err)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	size_t i;
+
+	if (crl == NULL || t == NULL || num == NULL)
+		goto fail;
+	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)))
+		goto fail;
+	if (X509_gmtime_adj(t, 0) == NULL || !X509_CRL_set1_lastUpdate(crl, t))
+		goto fail;
+	if (X509_gmtime_adj(t, (long)next_update_secs) == NULL ||
+	    !X509_CRL_set1_nextUpdate(crl, t))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		X509_REVOKED *rev = X509_REVOKED_new();
+		unsigned char raw[20];
+		size_t slen = strlen(list[i].serial) / 2;
+		BIGNUM *bn = NULL;
+		ASN1_INTEGER *serial = NULL;
+		ASN1_ENUMERATED *reason = ASN1_ENUMERATED_new();
+		int ok;
+
+		ok = rev != NULL && reason != NULL && slen > 0 &&
+		    slen <= sizeof(raw) &&
+		    hex_decode(list[i].serial, raw, slen) == 0 &&
+		    (bn = BN_bin2bn(raw, (int)slen, NULL)) != NULL &&
+		    (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+		    X509_REVOKED_set_serialNumber(rev, serial) &&
+		    ASN1_TIME_set(t, (time_t)list[i].revoked_at) != NULL &&
+		    X509_REVOKED_set_revocationDate(rev, t) &&
+		    ASN1_ENUMERATED_set(reason, list[i].reason) &&
+		    X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0,
+			0) &&
+		    X509_CRL_add0_revoked(crl, rev);
+		BN_free(bn);
+		ASN1_INTEGER_free(serial);
+		ASN1_ENUMERATED_free(reason);
+		if (!ok) {
+			X509_REVOKED_free(rev);
+			goto fail;
+		}
+	}
+	if (!ASN1_INTEGER_set_int64(num, number) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0))
+		goto fail;
+	{
+		X509V3_CTX ctx;
+		X509_EXTENSION *ext;
+
+		X509V3_set_ctx(&ctx, ca, NULL, NULL, crl, 0);
+		ext = X509V3_EXT_conf_nid(NULL, &ctx,
+		    NID_authority_key_identifier, "keyid:always");
+		if (ext == NULL || !X509_CRL_add_ext(crl, ext, -1)) {
+			X509_EXTENSION_free(ext);
+			goto fail;
+		}
+		X509_EXTENSION_free(ext);
+	}
+	X509_CRL_sort(crl);
+	if (!X509_CRL_sign(crl, ca_key, EVP_sha256()))
+		goto fail;
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(num);
+	return crl;
+fail:
+	err_set(err, "cannot build the CRL");
+	X509_CRL_free(crl);
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(num);
+	return NULL;
+}
+
+int
+pki_ed25519_raw_pub(EVP_PKEY *key, unsigned char out[PKI_ED25519_PUB])
+{
+	size_t len = PKI_ED25519_PUB;
+
+	if (!EVP_PKEY_get_raw_public_key(key, out, &len) ||
+	    len != PKI_ED25519_PUB)
+		return -1;
+	return 0;
+}
+
+int
+pki_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,
+    unsigned char sig[PKI_ED25519_SIG])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t siglen = PKI_ED25519_SIG;
+	int ok;
+
+	ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) &&
+	    EVP_DigestSign(ctx, sig, &siglen, data, len) &&
+	    siglen == PKI_ED25519_SIG;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+int
+pki_ed25519_verify(const unsigned char pub[PKI_ED25519_PUB], const void *data,
+    size_t len, const unsigned char sig[PKI_ED25519_SIG])
+{
+	EVP_PKEY *key;
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
+	    PKI_ED25519_PUB);
+	ctx = EVP_MD_CTX_new();
+	ok = key != NULL && ctx != NULL &&
+	    EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestVerify(ctx, sig, PKI_ED25519_SIG, data, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(key);
+	return ok ? 0 : -1;
+}
+
+int
+pki_client_id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+			(id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return i == 32;
+}

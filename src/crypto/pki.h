@@ -1,0 +1,87 @@
+/* pki.h - keys, CSRs, certificates, CA, CRL and Ed25519 signatures (OpenSSL). */
+#ifndef STEWARD_PKI_H
+#define STEWARD_PKI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define PKI_FPR_HEX 65          /* SHA-256 as hex, with NUL */
+#define PKI_SERIAL_HEX 41       /* up to 20 bytes as hex, with NUL */
+#define PKI_CSR_MAX 8192        /* largest CSR PEM accepted */
+#define PKI_URI_MAX 128
+#define PKI_ED25519_PUB 32
+#define PKI_ED25519_SIG 64
+
+/* URI SAN prefixes: what kind of identity a certificate names. The signer's
+ * fixed client profile can only mint CLIENT URIs; admin credentials are made
+ * offline by `stewardd init` and are not reachable through the signer. */
+#define PKI_URI_CLIENT "urn:steward:client:"
+#define PKI_URI_ADMIN "urn:steward:admin:"
+
+enum pki_profile {
+	PKI_PROFILE_CLIENT, /* KU digitalSignature, EKU clientAuth, SAN URI */
+	PKI_PROFILE_ADMIN,  /* same, with an admin URI */
+	PKI_PROFILE_SERVER, /* KU digitalSignature, EKU serverAuth, SAN DNS/IP */
+};
+
+EVP_PKEY *pki_key_new_ec(void);
+EVP_PKEY *pki_key_new_ed25519(void);
+/* Writes a private key as PKCS#8 PEM to a new file, mode 0600 from creation. */
+int pki_key_write(const char *path, EVP_PKEY *key, char *err);
+/* Reads a private key after checking the file is 0600-like. */
+EVP_PKEY *pki_key_read(const char *path, char *err);
+
+X509 *pki_cert_read(const char *path, char *err);
+X509 *pki_cert_from_pem(const char *pem, size_t len, char *err);
+int pki_cert_write(const char *path, X509 *cert, char *err);
+/* PEM text of a certificate, malloc'ed. */
+char *pki_cert_to_pem(X509 *cert);
+char *pki_crl_to_pem(X509_CRL *crl);
+
+/* Self-signed P-256 CA: CA:TRUE pathlen:0, keyCertSign+cRLSign only. */
+X509 *pki_ca_create(EVP_PKEY *key, const char *name, int64_t days, char *err);
+/* Issues a certificate for pubkey under a fixed profile. san is the client id
+ * (CLIENT/ADMIN) or a comma-free list "DNS:a,IP:b" built by the caller
+ * (SERVER). cn is the subject common name. */
+X509 *pki_cert_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pubkey,
+    enum pki_profile profile, const char *cn, const char *san, int64_t days,
+    char *err);
+
+EVP_PKEY *pki_csr_make(EVP_PKEY *key, const char *cn, char **pem_out);
+/* Parses one PEM CSR (<= PKI_CSR_MAX bytes), checks its self-signature and
+ * that its key is EC P-256; returns the request's public key. */
+EVP_PKEY *pki_csr_parse(const char *pem, size_t len, char *err);
+
+/* SHA-256 of the DER certificate, lowercase hex. */
+int pki_cert_fingerprint(X509 *cert, char out[PKI_FPR_HEX]);
+int pki_cert_serial(X509 *cert, char out[PKI_SERIAL_HEX]);
+int64_t pki_cert_not_after(X509 *cert);
+/* The first URI SAN, or -1 if none. */
+int pki_cert_uri(X509 *cert, char *out, size_t size);
+/* The first DNS SAN, or -1 if none. */
+int pki_cert_dns(X509 *cert, char *out, size_t size);
+/* 1 when cert is signed by ca's key. */
+int pki_cert_signed_by(X509 *cert, X509 *ca);
+
+struct pki_revoked {
+	char serial[PKI_SERIAL_HEX];
+	int64_t revoked_at;
+	int reason; /* CRL reason code */
+};
+X509_CRL *pki_crl_build(X509 *ca, EVP_PKEY *ca_key,
+    const struct pki_revoked *list, size_t n, int64_t number,
+    int64_t next_update_secs, char *err);
+
+int pki_ed25519_raw_pub(EVP_PKEY *key, unsigned char out[PKI_ED25519_PUB]);
+int pki_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,
+    unsigned char sig[PKI_ED25519_SIG]);
+int pki_ed25519_verify(const unsigned char pub[PKI_ED25519_PUB],
+    const void *data, size_t len, const unsigned char sig[PKI_ED25519_SIG]);
+
+/* Validates a client id: 32 lowercase hex chars. */
+int pki_client_id_valid(const char *id);
+
+#endif

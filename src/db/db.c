@@ -1,0 +1,623 @@
+/* db.c - site database repository functions; engine-neutral SQL over the
+ * driver interface of db.h. */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/util.h"
+
+struct db {
+	const struct db_driver *drv;
+	void *h;
+};
+
+#define NP(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+void
+db_result_free(struct db_result *r)
+{
+	int i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nrows * r->ncols; i++)
+		free(r->cells[i]);
+	for (i = 0; r->names && i < r->ncols; i++)
+		free(r->names[i]);
+	free(r->cells);
+	free(r->names);
+	free(r);
+}
+
+const char *
+db_cell(const struct db_result *r, int row, int col)
+{
+	if (row >= r->nrows || col >= r->ncols)
+		return NULL;
+	return r->cells[row * r->ncols + col];
+}
+
+int
+db_exec(struct db *db, const char *sql, const struct db_param *p, int np,
+    struct db_result **res, char *err)
+{
+	return db->drv->exec(db->h, sql, p, np, res, err);
+}
+
+int
+db_begin(struct db *db, char *err)
+{
+	return db->drv->begin(db->h, err);
+}
+
+int
+db_commit(struct db *db, char *err)
+{
+	return db->drv->commit(db->h, err);
+}
+
+void
+db_rollback(struct db *db)
+{
+	db->drv->rollback(db->h);
+}
+
+static int64_t
+cell_int(const struct db_result *r, int row, int col)
+{
+	const char *s = db_cell(r, row, col);
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static void
+cell_copy(const struct db_result *r, int row, int col, char *out, size_t size)
+{
+	const char *s = db_cell(r, row, col);
+
+	str_copy(out, size, s ? s : "");
+}
+
+/* Converts rows to a JSON array of objects; types has one letter per column:
+ * s string, i integer, b boolean, j JSON text. */
+static json_t *
+rows_json(const struct db_result *r, const char *types)
+{
+	json_t *arr = json_array();
+	int row, c;
+
+	for (row = 0; row < r->nrows; row++) {
+		json_t *o = json_object();
+
+		for (c = 0; c < r->ncols && types[c]; c++) {
+			const char *s = db_cell(r, row, c);
+			json_t *v;
+
+			if (s == NULL)
+				v = json_null();
+			else if (types[c] == 'i')
+				v = json_integer(strtoll(s, NULL, 10));
+			else if (types[c] == 'b')
+				v = json_boolean(strtoll(s, NULL, 10) != 0);
+			else if (types[c] == 'j') {
+				v = json_loads(s, 0, NULL);
+				if (v == NULL)
+					v = json_null();
+			} else
+				v = json_string(s);
+			json_object_set_new(o, r->names[c], v);
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *
+query_json(struct db *db, const char *sql, const struct db_param *p, int np,
+    const char *types)
+{
+	struct db_result *r;
+	json_t *out;
+
+	if (db_exec(db, sql, p, np, &r, NULL) < 0)
+		return NULL;
+	out = rows_json(r, types);
+	db_result_free(r);
+	return out;
+}
+
+int
+db_schema_version(struct db *db)
+{
+	struct db_result *r;
+	int v = 0;
+
+	if (db_exec(db, "SELECT COALESCE(MAX(version), 0) FROM "
+			"schema_migrations",
+		NULL, 0, &r, NULL) < 0)
+		return -1;
+	v = (int)cell_int(r, 0, 0);
+	db_result_free(r);
+	return v;
+}
+
+static int
+db_migrate(struct db *db, char *err)
+{
+	const struct db_migration *m;
+	int current;
+
+	if (db->drv->script(db->h,
+		"CREATE TABLE IF NOT EXISTS schema_migrations ("
+		"version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		"applied_at INTEGER NOT NULL)",
+		err) < 0)
+		return -1;
+	for (m = db_migrations; m->sql != NULL; m++) {
+		struct db_param p[] = {DB_INT(m->version), DB_TEXT(m->name),
+		    DB_INT(now_unix())};
+
+		if (db_begin(db, err) < 0)
+			return -1;
+		/* Re-read inside the write lock: two processes starting at
+		 * once apply each migration exactly once. */
+		current = db_schema_version(db);
+		if (current < 0 || m->version <= current) {
+			db_rollback(db);
+			if (current < 0)
+				return err_set(err, "cannot read schema version");
+			continue;
+		}
+		if (db->drv->script(db->h, m->sql, err) < 0 ||
+		    db_exec(db,
+			"INSERT INTO schema_migrations (version, name, "
+			"applied_at) VALUES ($1, $2, $3)",
+			p, NP(p), NULL, err) < 0 ||
+		    db_commit(db, err) < 0) {
+			db_rollback(db);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct db *
+db_open(const char *path, char *err)
+{
+	struct db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	db->drv = &db_sqlite_driver;
+	if (db->drv->open(path, &db->h, err) < 0) {
+		free(db);
+		return NULL;
+	}
+	if (db_migrate(db, err) < 0) {
+		db_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	db->drv->close(db->h);
+	free(db);
+}
+
+/* --- site settings --- */
+
+int
+db_setting_get(struct db *db, const char *key, char *out, size_t size)
+{
+	struct db_param p[] = {DB_TEXT(key)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db, "SELECT value FROM site_settings WHERE key = $1", p,
+		NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found)
+		cell_copy(r, 0, 0, out, size);
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_setting_set(struct db *db, const char *key, const char *value, char *err)
+{
+	struct db_param p[] = {DB_TEXT(key), DB_TEXT(value)};
+
+	return db_exec(db,
+	    "INSERT INTO site_settings (key, value) VALUES ($1, $2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	    p, NP(p), NULL, err);
+}
+
+/* --- admins --- */
+
+int
+db_admin_add(struct db *db, const char *name, const char *role,
+    const char *serial, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(role), DB_TEXT(serial),
+	    DB_INT(now_unix())};
+
+	return db_exec(db,
+	    "INSERT INTO admins (name, role, cert_serial, created_at) "
+	    "VALUES ($1, $2, $3, $4)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_admin_check(struct db *db, const char *name, const char *serial,
+    char *role, size_t size)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(serial)};
+	struct db_result *r;
+	int ok;
+
+	if (db_exec(db,
+		"SELECT role FROM admins WHERE name = $1 AND cert_serial = $2",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	ok = r->nrows == 1;
+	if (ok)
+		cell_copy(r, 0, 0, role, size);
+	db_result_free(r);
+	return ok ? 0 : -1;
+}
+
+/* --- tokens --- */
+
+int
+db_token_insert(struct db *db, const char *id, const char *secret_hash,
+    const char *created_by, int64_t now, int64_t expires_at, int64_t uses_max,
+    int trusted, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(secret_hash),
+	    DB_TEXT(created_by), DB_INT(now), DB_INT(expires_at),
+	    DB_INT(uses_max), DB_INT(trusted)};
+
+	return db_exec(db,
+	    "INSERT INTO tokens (id, secret_hash, created_by, created_at, "
+	    "expires_at, uses_max, trusted) VALUES ($1, $2, $3, $4, $5, $6, "
+	    "$7)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_token_get(struct db *db, const char *id, struct db_token *t)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db,
+		"SELECT id, secret_hash, expires_at, uses_max, uses, trusted, "
+		"revoked_at IS NOT NULL FROM tokens WHERE id = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found) {
+		cell_copy(r, 0, 0, t->id, sizeof(t->id));
+		cell_copy(r, 0, 1, t->secret_hash, sizeof(t->secret_hash));
+		t->expires_at = cell_int(r, 0, 2);
+		t->uses_max = cell_int(r, 0, 3);
+		t->uses = cell_int(r, 0, 4);
+		t->trusted = (int)cell_int(r, 0, 5);
+		t->revoked = (int)cell_int(r, 0, 6);
+	}
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_token_take_use(struct db *db, const char *id, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_INT(now)};
+	struct db_result *r;
+	int taken;
+
+	/* One conditional UPDATE: two devices racing for the last use of a
+	 * token cannot both get it. */
+	if (db_exec(db,
+		"UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
+		"revoked_at IS NULL AND expires_at > $2 AND uses < uses_max",
+		p, NP(p), &r, err) < 0)
+		return -1;
+	taken = r->changes == 1;
+	db_result_free(r);
+	return taken;
+}
+
+int
+db_token_revoke(struct db *db, const char *id, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_INT(now)};
+	struct db_result *r;
+	int changed;
+
+	if (db_exec(db,
+		"UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND "
+		"revoked_at IS NULL",
+		p, NP(p), &r, err) < 0)
+		return -1;
+	changed = r->changes == 1;
+	db_result_free(r);
+	return changed ? 0 : err_set(err, "no live token with id %s", id);
+}
+
+json_t *
+db_token_list(struct db *db)
+{
+	return query_json(db,
+	    "SELECT id, created_by, created_at, expires_at, uses_max, uses, "
+	    "trusted, revoked_at FROM tokens ORDER BY created_at, id",
+	    NULL, 0, "ssiiiibi");
+}
+
+/* --- clients --- */
+
+int
+db_client_insert(struct db *db, const char *id, const char *status,
+    const char *hostname, const char *hardware_id, const char *source,
+    const char *token_id, const char *discovery, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(status), DB_TEXT(hostname),
+	    DB_TEXT(hardware_id), DB_TEXT(source), DB_TEXT(token_id),
+	    DB_INT(now), DB_TEXT(discovery)};
+
+	return db_exec(db,
+	    "INSERT INTO clients (id, status, hostname, hardware_id, "
+	    "approval_source, token_id, created_at, discovery) VALUES ($1, "
+	    "$2, $3, $4, $5, $6, $7, $8)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_client_get(struct db *db, const char *id, struct db_client *c)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db,
+		"SELECT id, status, hostname, hardware_id, cert_serial FROM "
+		"clients WHERE id = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found) {
+		cell_copy(r, 0, 0, c->id, sizeof(c->id));
+		cell_copy(r, 0, 1, c->status, sizeof(c->status));
+		cell_copy(r, 0, 2, c->hostname, sizeof(c->hostname));
+		cell_copy(r, 0, 3, c->hardware_id, sizeof(c->hardware_id));
+		cell_copy(r, 0, 4, c->cert_serial, sizeof(c->cert_serial));
+	}
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+#define CLIENT_COLUMNS                                                         \
+	"SELECT id, status, status_reason, hostname, hardware_id, "            \
+	"approval_source, token_id, created_at, decided_at, decided_by, "      \
+	"last_seen, cert_serial, discovery FROM clients "
+#define CLIENT_TYPES "sssssssiisisj"
+
+json_t *
+db_client_show(struct db *db, const char *id)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+	json_t *arr = query_json(db, CLIENT_COLUMNS "WHERE id = $1", p, NP(p),
+	    CLIENT_TYPES);
+	json_t *o = NULL;
+
+	if (arr != NULL && json_array_size(arr) == 1)
+		o = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return o;
+}
+
+json_t *
+db_client_list(struct db *db, const char *status)
+{
+	struct db_param p[] = {DB_TEXT(status)};
+
+	if (status == NULL)
+		return query_json(db, CLIENT_COLUMNS "ORDER BY created_at, id",
+		    NULL, 0, CLIENT_TYPES);
+	return query_json(db,
+	    CLIENT_COLUMNS "WHERE status = $1 ORDER BY created_at, id", p,
+	    NP(p), CLIENT_TYPES);
+}
+
+int
+db_client_decide(struct db *db, const char *id, const char *status,
+    const char *source, const char *by, const char *serial, int64_t now,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(status), DB_TEXT(source),
+	    DB_TEXT(by), DB_TEXT(serial), DB_INT(now)};
+	struct db_result *r;
+	int changed;
+
+	if (db_exec(db,
+		"UPDATE clients SET status = $2, approval_source = "
+		"COALESCE($3, approval_source), decided_by = $4, "
+		"cert_serial = COALESCE($5, cert_serial), decided_at = $6 "
+		"WHERE id = $1",
+		p, NP(p), &r, err) < 0)
+		return -1;
+	changed = r->changes == 1;
+	db_result_free(r);
+	return changed ? 0 : err_set(err, "no client %s", id);
+}
+
+int
+db_client_seen(struct db *db, const char *id, const char *hostname,
+    const char *discovery, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(hostname),
+	    DB_TEXT(discovery), DB_INT(now)};
+
+	return db_exec(db,
+	    "UPDATE clients SET hostname = $2, discovery = $3, last_seen = $4 "
+	    "WHERE id = $1",
+	    p, NP(p), NULL, err);
+}
+
+/* --- enrollment requests --- */
+
+int
+db_enroll_insert(struct db *db, const char *id, const char *client_id,
+    const char *poll_hash, const char *csr, const char *addr, int64_t now,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(client_id),
+	    DB_TEXT(poll_hash), DB_TEXT(csr), DB_TEXT(addr), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO enroll_requests (id, client_id, poll_hash, csr, "
+	    "source_addr, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+	    p, NP(p), NULL, err);
+}
+
+static int
+enroll_fill(struct db_result *r, struct db_enroll *e)
+{
+	const char *csr = db_cell(r, 0, 3), *cert = db_cell(r, 0, 4);
+
+	memset(e, 0, sizeof(*e));
+	if (r->nrows != 1)
+		return -1;
+	cell_copy(r, 0, 0, e->id, sizeof(e->id));
+	cell_copy(r, 0, 1, e->client_id, sizeof(e->client_id));
+	cell_copy(r, 0, 2, e->poll_hash, sizeof(e->poll_hash));
+	e->csr = strdup(csr ? csr : "");
+	e->cert_pem = cert ? strdup(cert) : NULL;
+	return e->csr ? 0 : -1;
+}
+
+int
+db_enroll_get(struct db *db, const char *id, struct db_enroll *e)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+	struct db_result *r;
+	int rc;
+
+	if (db_exec(db,
+		"SELECT id, client_id, poll_hash, csr, cert_pem FROM "
+		"enroll_requests WHERE id = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	rc = enroll_fill(r, e);
+	db_result_free(r);
+	return rc;
+}
+
+int
+db_enroll_latest_for_client(struct db *db, const char *client_id,
+    struct db_enroll *e)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+	struct db_result *r;
+	int rc;
+
+	if (db_exec(db,
+		"SELECT id, client_id, poll_hash, csr, cert_pem FROM "
+		"enroll_requests WHERE client_id = $1 ORDER BY created_at DESC "
+		"LIMIT 1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	rc = enroll_fill(r, e);
+	db_result_free(r);
+	return rc;
+}
+
+int
+db_enroll_set_cert(struct db *db, const char *id, const char *pem, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(pem)};
+
+	return db_exec(db,
+	    "UPDATE enroll_requests SET cert_pem = $2 WHERE id = $1", p, NP(p),
+	    NULL, err);
+}
+
+void
+db_enroll_clear(struct db_enroll *e)
+{
+	free(e->csr);
+	free(e->cert_pem);
+	e->csr = e->cert_pem = NULL;
+}
+
+/* --- certificates --- */
+
+int
+db_cert_insert(struct db *db, const char *serial, const char *client_id,
+    const char *kind, const char *fpr, const char *hardware_id,
+    int64_t not_after, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(serial), DB_TEXT(client_id),
+	    DB_TEXT(kind), DB_TEXT(fpr), DB_TEXT(hardware_id),
+	    DB_INT(not_after), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO certs (serial, client_id, kind, fingerprint, "
+	    "hardware_id, not_after, issued_at) VALUES ($1, $2, $3, $4, $5, "
+	    "$6, $7)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_cert_live(struct db *db, const char *serial, const char *client_id)
+{
+	struct db_param p[] = {DB_TEXT(serial), DB_TEXT(client_id)};
+	struct db_result *r;
+	int live;
+
+	if (db_exec(db,
+		"SELECT 1 FROM certs WHERE serial = $1 AND client_id = $2 AND "
+		"revoked_at IS NULL",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	live = r->nrows == 1;
+	db_result_free(r);
+	return live;
+}
+
+/* --- audit --- */
+
+int
+db_audit(struct db *db, const char *actor, const char *action,
+    const char *target, const char *detail, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_INT(now), DB_TEXT(actor), DB_TEXT(action),
+	    DB_TEXT(target), DB_TEXT(detail)};
+
+	return db_exec(db,
+	    "INSERT INTO audit (at, actor, action, target, detail) VALUES "
+	    "($1, $2, $3, $4, $5)",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_audit_list(struct db *db, int limit)
+{
+	struct db_param p[] = {DB_INT(limit)};
+
+	return query_json(db,
+	    "SELECT id, at, actor, action, target, detail FROM (SELECT * FROM "
+	    "audit ORDER BY id DESC LIMIT $1) AS recent ORDER BY id",
+	    p, NP(p), "iissss");
+}

@@ -1,0 +1,150 @@
+/* db.h - the site database: repository functions over a small driver
+ * interface. Callers use only the db_* repository functions; SQL lives here
+ * and in migrations/. A driver (SQLite now, PostgreSQL later) implements
+ * struct db_driver; SQL uses $1, $2 ... placeholders, which both accept. */
+#ifndef STEWARD_DB_H
+#define STEWARD_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct db;
+
+struct db_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct db_migration db_migrations[];
+
+enum db_ptype { DBP_NULL, DBP_TEXT, DBP_INT };
+struct db_param {
+	enum db_ptype type;
+	const char *s;
+	int64_t i;
+};
+#define DB_TEXT(x) ((struct db_param){(x) ? DBP_TEXT : DBP_NULL, (x), 0})
+#define DB_INT(x) ((struct db_param){DBP_INT, NULL, (int64_t)(x)})
+#define DB_NULL ((struct db_param){DBP_NULL, NULL, 0})
+
+/* Rows as text, as both engines can give them; NULL cells are NULL. */
+struct db_result {
+	int nrows;
+	int ncols;
+	int64_t changes; /* rows changed by a write */
+	char **names;
+	char **cells; /* nrows * ncols, row-major */
+};
+
+struct db_driver {
+	const char *name;
+	int (*open)(const char *target, void **handle, char *err);
+	void (*close)(void *handle);
+	/* Runs one statement; *res (may be NULL) receives rows. */
+	int (*exec)(void *handle, const char *sql, const struct db_param *p,
+	    int np, struct db_result **res, char *err);
+	/* Runs a multi-statement script (migrations). */
+	int (*script)(void *handle, const char *sql, char *err);
+	int (*begin)(void *handle, char *err);
+	int (*commit)(void *handle, char *err);
+	void (*rollback)(void *handle);
+};
+extern const struct db_driver db_sqlite_driver;
+
+/* Opens the site database and applies pending migrations. */
+struct db *db_open(const char *path, char *err);
+void db_close(struct db *db);
+int db_begin(struct db *db, char *err);
+int db_commit(struct db *db, char *err);
+void db_rollback(struct db *db);
+/* Low level, for repository code and tests. */
+int db_exec(struct db *db, const char *sql, const struct db_param *p, int np,
+    struct db_result **res, char *err);
+void db_result_free(struct db_result *r);
+const char *db_cell(const struct db_result *r, int row, int col);
+int db_schema_version(struct db *db);
+
+/* Site settings. */
+int db_setting_get(struct db *db, const char *key, char *out, size_t size);
+int db_setting_set(struct db *db, const char *key, const char *value,
+    char *err);
+
+/* Admins. */
+int db_admin_add(struct db *db, const char *name, const char *role,
+    const char *serial, char *err);
+/* Fills role (size bytes) when name exists with that certificate serial. */
+int db_admin_check(struct db *db, const char *name, const char *serial,
+    char *role, size_t size);
+
+/* Enrollment tokens. */
+struct db_token {
+	char id[33];
+	char secret_hash[65];
+	int64_t expires_at;
+	int64_t uses_max;
+	int64_t uses;
+	int trusted;
+	int revoked;
+};
+int db_token_insert(struct db *db, const char *id, const char *secret_hash,
+    const char *created_by, int64_t now, int64_t expires_at, int64_t uses_max,
+    int trusted, char *err);
+int db_token_get(struct db *db, const char *id, struct db_token *t);
+/* Takes one use if the token is live; returns 1 taken, 0 not, -1 error. */
+int db_token_take_use(struct db *db, const char *id, int64_t now, char *err);
+int db_token_revoke(struct db *db, const char *id, int64_t now, char *err);
+json_t *db_token_list(struct db *db);
+
+/* Clients. */
+struct db_client {
+	char id[33];
+	char status[16];
+	char hostname[256];
+	char hardware_id[130];
+	char cert_serial[41];
+};
+int db_client_insert(struct db *db, const char *id, const char *status,
+    const char *hostname, const char *hardware_id, const char *source,
+    const char *token_id, const char *discovery, int64_t now, char *err);
+int db_client_get(struct db *db, const char *id, struct db_client *c);
+json_t *db_client_show(struct db *db, const char *id);
+json_t *db_client_list(struct db *db, const char *status);
+int db_client_decide(struct db *db, const char *id, const char *status,
+    const char *source, const char *by, const char *serial, int64_t now,
+    char *err);
+int db_client_seen(struct db *db, const char *id, const char *hostname,
+    const char *discovery, int64_t now, char *err);
+
+/* Enrollment requests. */
+struct db_enroll {
+	char id[33];
+	char client_id[33];
+	char poll_hash[65];
+	char *csr;     /* malloc'ed */
+	char *cert_pem; /* malloc'ed, NULL until issued */
+};
+int db_enroll_insert(struct db *db, const char *id, const char *client_id,
+    const char *poll_hash, const char *csr, const char *addr, int64_t now,
+    char *err);
+int db_enroll_get(struct db *db, const char *id, struct db_enroll *e);
+int db_enroll_latest_for_client(struct db *db, const char *client_id,
+    struct db_enroll *e);
+int db_enroll_set_cert(struct db *db, const char *id, const char *pem,
+    char *err);
+void db_enroll_clear(struct db_enroll *e);
+
+/* Certificates issued by the site. */
+int db_cert_insert(struct db *db, const char *serial, const char *client_id,
+    const char *kind, const char *fpr, const char *hardware_id,
+    int64_t not_after, int64_t now, char *err);
+/* 1 when serial is a live (unrevoked) certificate of client_id. */
+int db_cert_live(struct db *db, const char *serial, const char *client_id);
+
+/* Audit trail. */
+int db_audit(struct db *db, const char *actor, const char *action,
+    const char *target, const char *detail, int64_t now, char *err);
+json_t *db_audit_list(struct db *db, int limit);
+
+#endif

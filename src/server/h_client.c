@@ -1,0 +1,52 @@
+/* h_client.c - endpoints of enrolled clients (POST /v1/heartbeat) and the
+ * public CRL (GET /v1/crl). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/discovery.h"
+#include "server.h"
+
+void
+h_heartbeat(struct request *r)
+{
+	struct discovery d;
+	char err[ERRMSG_MAX];
+	char *disc;
+	int64_t now = now_unix();
+
+	if (heartbeat_parse(r->body, r->body_len, &d, err) < 0) {
+		reply_error(r, 400, "%s", err);
+		return;
+	}
+	disc = discovery_to_json(&d);
+	if (disc == NULL ||
+	    db_client_seen(r->db, r->peer->id, d.hostname, disc, now, err) <
+		0) {
+		free(disc);
+		reply_error(r, 500, "cannot record the heartbeat: %s", err);
+		return;
+	}
+	free(disc);
+	reply_json(r, 200,
+	    json_pack("{s:s,s:s,s:I}", "status", "ok", "client_id",
+		r->peer->id, "server_time", (json_int_t)now));
+}
+
+void
+h_crl(struct request *r)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+	pthread_mutex_lock(&r->srv->crl_lock);
+	evbuffer_add(buf, r->srv->crl_der, r->srv->crl_len);
+	pthread_mutex_unlock(&r->srv->crl_lock);
+	evhttp_add_header(h, "Content-Type", "application/pkix-crl");
+	evhttp_send_reply(r->req, 200, "OK", buf);
+	evbuffer_free(buf);
+}

@@ -1,0 +1,378 @@
+/* http.c - stewardd's listener: TLS context, worker threads (one event loop
+ * and database connection each, sharing the port with SO_REUSEPORT), start
+ * and clean shutdown. */
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "server.h"
+
+#define BODY_MAX_ANY (1024 * 1024)
+#define IDLE_TIMEOUT_SECS 120
+
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct worker *w = arg;
+	SSL *ssl = SSL_new(w->srv->ssl);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+}
+
+static int
+tls_setup(struct server *srv, char *err)
+{
+	char path[PATH_MAX], kpath[PATH_MAX];
+	X509_STORE *store;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (ctx == NULL)
+		return err_set(err, "cannot create TLS context");
+	srv->ssl = ctx;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	site_path(&srv->cfg, SITE_TLS_CERT, path, sizeof(path));
+	site_path(&srv->cfg, SITE_TLS_KEY, kpath, sizeof(kpath));
+	if (file_check_secret(kpath, err) < 0)
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(ctx, path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, kpath, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		return err_set(err, "cannot load the TLS certificate %s and "
+				    "key %s",
+		    path, kpath);
+	/* Client certificates are verified during the handshake against the
+	 * site CA (and the enterprise CA when configured). No certificate is
+	 * allowed for enrollment; the routing table decides the rest. */
+	store = X509_STORE_new();
+	if (store == NULL || !X509_STORE_add_cert(store, srv->ca))
+		return err_set(err, "cannot build the client trust store");
+	if (srv->cfg.enterprise_ca) {
+		X509 *ent;
+
+		site_path(&srv->cfg, SITE_ENTERPRISE_CA, path, sizeof(path));
+		ent = pki_cert_read(path, err);
+		if (ent == NULL || !X509_STORE_add_cert(store, ent)) {
+			X509_free(ent);
+			X509_STORE_free(store);
+			return -1;
+		}
+		X509_free(ent);
+	}
+	X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
+	SSL_CTX_set_cert_store(ctx, store);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
+	SSL_CTX_set_verify_depth(ctx, 2);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"stewardd",
+	    8);
+	return 0;
+}
+
+static int
+listen_socket(const char *host, int port, char *err)
+{
+	struct addrinfo hints, *ai = NULL;
+	char portstr[8];
+	int fd, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	str_fmt(portstr, sizeof(portstr), "%d", port);
+	rc = getaddrinfo(host, portstr, &hints, &ai);
+	if (rc != 0)
+		return err_set(err, "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		err_set(err, "cannot listen on %s:%d: %s", host, port,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int
+bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int
+worker_init(struct server *srv, struct worker *w, int fd, char *err)
+{
+	char path[PATH_MAX];
+	struct evconnlistener *l;
+
+	w->srv = srv;
+	w->fd = fd;
+	site_path(&srv->cfg, SITE_DB, path, sizeof(path));
+	w->db = db_open(path, err);
+	if (w->db == NULL)
+		return -1;
+	w->base = event_base_new();
+	w->http = w->base ? evhttp_new(w->base) : NULL;
+	if (w->http == NULL)
+		return err_set(err, "cannot create the event loop");
+	evhttp_set_bevcb(w->http, make_bev, w);
+	evhttp_set_gencb(w->http, dispatch, w);
+	evhttp_set_max_body_size(w->http, BODY_MAX_ANY);
+	evhttp_set_max_headers_size(w->http, 16 * 1024);
+	evhttp_set_timeout(w->http, IDLE_TIMEOUT_SECS);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	l = evconnlistener_new(w->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (l == NULL || evhttp_bind_listener(w->http, l) == NULL)
+		return err_set(err, "cannot attach the listener");
+	return 0;
+}
+
+static void
+worker_free(struct worker *w)
+{
+	if (w->http)
+		evhttp_free(w->http);
+	if (w->base)
+		event_base_free(w->base);
+	db_close(w->db);
+}
+
+int
+server_refresh_crl(struct server *srv, struct db *db, char *err)
+{
+	char num[32];
+	int64_t n = 0;
+	unsigned char *der;
+	size_t len;
+
+	if (db_setting_get(db, "crl_number", num, sizeof(num)) == 0)
+		parse_int64(num, 0, INT64_MAX - 1, &n);
+	n++;
+	/* No revocations exist yet; the next issue fills the list. */
+	if (signer_issue_crl(&srv->signer, NULL, 0, n, CRL_NEXT_UPDATE_SECS,
+		&der, &len, err) < 0)
+		return -1;
+	str_fmt(num, sizeof(num), "%lld", (long long)n);
+	if (db_setting_set(db, "crl_number", num, err) < 0) {
+		free(der);
+		return -1;
+	}
+	pthread_mutex_lock(&srv->crl_lock);
+	free(srv->crl_der);
+	srv->crl_der = der;
+	srv->crl_len = len;
+	pthread_mutex_unlock(&srv->crl_lock);
+	return 0;
+}
+
+static int
+load_public(struct server *srv, char *err)
+{
+	char path[PATH_MAX], *text;
+	size_t len;
+
+	site_path(&srv->cfg, SITE_CA_CERT, path, sizeof(path));
+	srv->ca = pki_cert_read(path, err);
+	if (srv->ca == NULL)
+		return -1;
+	srv->ca_pem = pki_cert_to_pem(srv->ca);
+	pki_cert_fingerprint(srv->ca, srv->ca_fpr);
+	site_path(&srv->cfg, SITE_SIGN_PUB, path, sizeof(path));
+	if (file_read(path, 256, &text, &len, err) < 0)
+		return -1;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (b64url_decode(text, len, srv->sign_pub, sizeof(srv->sign_pub)) !=
+	    PKI_ED25519_PUB) {
+		free(text);
+		return err_set(err, "%s does not hold a signing public key",
+		    path);
+	}
+	str_copy(srv->sign_pub_b64, sizeof(srv->sign_pub_b64), text);
+	free(text);
+	return 0;
+}
+
+static void
+write_url(struct server *srv)
+{
+	char path[PATH_MAX], line[320], err[ERRMSG_MAX];
+
+	site_path(&srv->cfg, SITE_RUN_URL, path, sizeof(path));
+	str_fmt(line, sizeof(line), "%s\n", srv->url);
+	if (file_write_atomic(path, line, strlen(line), 0644, err) < 0)
+		log_warn("%s", err);
+}
+
+int
+server_run(const struct site_config *cfg, const char *listen_override)
+{
+	struct server srv;
+	char err[ERRMSG_MAX], mode[32];
+	sigset_t set;
+	int i, sig, port, rc = 1;
+	struct db *db = NULL;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.cfg = *cfg;
+	srv.signer.fd = -1;
+	pthread_mutex_init(&srv.crl_lock, NULL);
+	if (listen_override != NULL &&
+	    parse_hostport(listen_override, srv.cfg.listen_host,
+		sizeof(srv.cfg.listen_host), &srv.cfg.listen_port) < 0) {
+		log_err("--listen must be HOST:PORT, not '%s'",
+		    listen_override);
+		return 1;
+	}
+	if (site_check(&srv.cfg, err) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	/* The signer is forked first: before threads, before the database,
+	 * and before this process holds anything it should not inherit. */
+	if (signer_start(&srv.cfg, &srv.signer, err) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	log_info("started the signer (pid %ld); this process (pid %ld) holds "
+		 "no CA or signing key",
+	    (long)srv.signer.pid, (long)getpid());
+	if (load_public(&srv, err) < 0 || tls_setup(&srv, err) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	{
+		char path[PATH_MAX];
+
+		site_path(&srv.cfg, SITE_DB, path, sizeof(path));
+		db = db_open(path, err);
+	}
+	if (db == NULL || server_refresh_crl(&srv, db, err) < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (db_setting_get(db, "approval", mode, sizeof(mode)) == 0 &&
+	    strcmp(mode, "all") == 0)
+		log_warn("approval mode is 'all': every device holding a token "
+			 "is approved automatically; this is unsafe outside a "
+			 "lab (stewardctl site set-approval trusted)");
+
+	evthread_use_pthreads();
+	srv.nworkers = srv.cfg.workers > 0 ? srv.cfg.workers
+					   : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (srv.nworkers < 1)
+		srv.nworkers = 1;
+	srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
+	if (srv.workers == NULL)
+		goto out;
+	port = srv.cfg.listen_port;
+	for (i = 0; i < srv.nworkers; i++) {
+		int fd = listen_socket(srv.cfg.listen_host, port, err);
+
+		if (fd < 0 || worker_init(&srv, &srv.workers[i], fd, err) < 0) {
+			if (fd >= 0 && srv.workers[i].base == NULL)
+				close(fd);
+			log_err("%s", err);
+			srv.nworkers = i + 1;
+			goto out_workers;
+		}
+		if (i == 0)
+			port = bound_port(fd);
+	}
+	srv.port = port;
+	str_fmt(srv.url, sizeof(srv.url),
+	    strchr(srv.cfg.listen_host, ':') ? "https://[%s]:%d"
+					     : "https://%s:%d",
+	    srv.cfg.listen_host, port);
+
+	/* Workers inherit this mask; only the main thread takes signals. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < srv.nworkers; i++)
+		pthread_create(&srv.workers[i].thread, NULL, worker_main,
+		    &srv.workers[i]);
+	write_url(&srv);
+	printf("stewardd: listening on %s\n", srv.url);
+	fflush(stdout);
+	log_info("%d worker threads serving %s", srv.nworkers, srv.url);
+
+	do {
+		if (sigwait(&set, &sig) != 0)
+			break;
+	} while (sig == SIGHUP);
+	log_info("signal %d: shutting down", sig);
+	for (i = 0; i < srv.nworkers; i++)
+		event_base_loopbreak(srv.workers[i].base);
+	for (i = 0; i < srv.nworkers; i++)
+		pthread_join(srv.workers[i].thread, NULL);
+	rc = 0;
+out_workers:
+	for (i = 0; i < srv.nworkers; i++)
+		worker_free(&srv.workers[i]);
+	free(srv.workers);
+out:
+	db_close(db);
+	signer_stop(&srv.signer);
+	SSL_CTX_free(srv.ssl);
+	X509_free(srv.ca);
+	free(srv.ca_pem);
+	free(srv.crl_der);
+	pthread_mutex_destroy(&srv.crl_lock);
+	if (rc == 0) {
+		char path[PATH_MAX];
+
+		site_path(&srv.cfg, SITE_RUN_URL, path, sizeof(path));
+		unlink(path);
+		log_info("stopped");
+	}
+	return rc;
+}

@@ -1,0 +1,363 @@
+/* routes.c - the one routing table: every endpoint, who may call it, and its
+ * body limit, checked here in one place before a handler sees the request. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/discovery.h"
+#include "server.h"
+
+#define ADMIN_BODY_MAX (16 * 1024)
+
+const struct route routes[] = {
+	{EVHTTP_REQ_POST, "/v1/enroll", ROLE_ENROLLING, ENROLL_BODY_MAX,
+	    h_enroll},
+	{EVHTTP_REQ_GET, "/v1/enroll/{}", ROLE_ENROLLING, 0, h_enroll_poll},
+	{EVHTTP_REQ_GET, "/v1/crl", ROLE_ANYONE, 0, h_crl},
+	{EVHTTP_REQ_POST, "/v1/heartbeat", ROLE_CLIENT, HEARTBEAT_BODY_MAX,
+	    h_heartbeat},
+	{EVHTTP_REQ_POST, "/v1/admin/tokens", ROLE_ADMIN, ADMIN_BODY_MAX,
+	    h_admin_token_create},
+	{EVHTTP_REQ_GET, "/v1/admin/tokens", ROLE_ADMIN, 0,
+	    h_admin_token_list},
+	{EVHTTP_REQ_POST, "/v1/admin/tokens/{}/revoke", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_token_revoke},
+	{EVHTTP_REQ_GET, "/v1/admin/clients", ROLE_ADMIN, 0,
+	    h_admin_clients_list},
+	{EVHTTP_REQ_GET, "/v1/admin/clients/{}", ROLE_ADMIN, 0,
+	    h_admin_client_show},
+	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/approve", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_client_approve},
+	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/deny", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_client_deny},
+	{EVHTTP_REQ_GET, "/v1/admin/site", ROLE_ADMIN, 0, h_admin_site_show},
+	{EVHTTP_REQ_POST, "/v1/admin/site/approval", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_site_approval},
+	{EVHTTP_REQ_GET, "/v1/admin/audit", ROLE_ADMIN, 0, h_admin_audit},
+	{0, NULL, 0, 0, NULL},
+};
+
+/* Matches path against pattern; a "{}" segment takes 1-64 chars of
+ * [A-Za-z0-9_-] into param. */
+static int
+path_match(const char *pattern, const char *path, char *param, size_t psize)
+{
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			size_t n = strspn(path, "abcdefghijklmnopqrstuvwxyz"
+						"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						"0123456789_-");
+
+			if (n == 0 || n > 64 || n >= psize)
+				return 0;
+			memcpy(param, path, n);
+			param[n] = '\0';
+			path += n;
+			pattern += 2;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const struct route *
+route_find(int method, const char *path, char *param, size_t psize,
+    int *path_known)
+{
+	const struct route *rt;
+
+	*path_known = 0;
+	for (rt = routes; rt->path != NULL; rt++) {
+		if (!path_match(rt->path, path, param, psize))
+			continue;
+		*path_known = 1;
+		if (rt->method == method)
+			return rt;
+	}
+	return NULL;
+}
+
+void
+reply_json(struct request *r, int status, json_t *body)
+{
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+
+	json_decref(body);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (text != NULL)
+		evbuffer_add(buf, text, strlen(text));
+	evbuffer_add(buf, "\n", 1);
+	free(text);
+	evhttp_send_reply(r->req, status, NULL, buf);
+	evbuffer_free(buf);
+}
+
+void
+reply_error(struct request *r, int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status >= 500)
+		log_err("%s %s: %s", r->route ? r->route->path : "?",
+		    r->addr, msg);
+	reply_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+json_t *
+body_json(struct request *r)
+{
+	json_error_t jerr;
+	json_t *o;
+
+	if (r->body_len == 0) {
+		reply_error(r, 400, "request body is empty; expected JSON");
+		return NULL;
+	}
+	o = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		reply_error(r, 400, "malformed JSON at line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		reply_error(r, 400, "request body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+int
+query_get(struct request *r, const char *key, char *out, size_t size)
+{
+	struct evkeyvalq q;
+	const char *v;
+	int rc = -1;
+
+	if (r->query == NULL || strlen(r->query) > 1024)
+		return -1;
+	if (evhttp_parse_query_str(r->query, &q) < 0)
+		return -1;
+	v = evhttp_find_header(&q, key);
+	if (v != NULL && str_copy(out, size, v) == 0)
+		rc = 0;
+	evhttp_clear_headers(&q);
+	return rc;
+}
+
+/* --- peer identity, computed once per TLS connection --- */
+
+static int peer_index = -1;
+static pthread_once_t peer_once = PTHREAD_ONCE_INIT;
+
+static void
+peer_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	free(ptr);
+}
+
+static void
+peer_index_init(void)
+{
+	peer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, peer_free);
+}
+
+static struct peer *
+peer_of(struct server *srv, SSL *ssl)
+{
+	struct peer *p;
+	X509 *cert;
+	char uri[PKI_URI_MAX];
+
+	pthread_once(&peer_once, peer_index_init);
+	p = SSL_get_ex_data(ssl, peer_index);
+	if (p != NULL)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	cert = SSL_get0_peer_certificate(ssl);
+	/* The handshake already verified the chain against the site CA (and
+	 * the enterprise CA, when configured); what is left is which of them
+	 * issued it and what identity it names. */
+	if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
+		pki_cert_serial(cert, p->serial);
+		if (pki_cert_signed_by(cert, srv->ca)) {
+			if (pki_cert_uri(cert, uri, sizeof(uri)) == 0) {
+				size_t cl = strlen(PKI_URI_CLIENT);
+				size_t al = strlen(PKI_URI_ADMIN);
+
+				if (strncmp(uri, PKI_URI_CLIENT, cl) == 0 &&
+				    pki_client_id_valid(uri + cl)) {
+					p->kind = PEER_CLIENT;
+					str_copy(p->id, sizeof(p->id),
+					    uri + cl);
+				} else if (strncmp(uri, PKI_URI_ADMIN, al) ==
+					0) {
+					p->kind = PEER_ADMIN;
+					str_copy(p->id, sizeof(p->id),
+					    uri + al);
+				}
+			}
+		} else if (pki_cert_dns(cert, p->dns, sizeof(p->dns)) == 0) {
+			p->kind = PEER_ENTERPRISE;
+		}
+	}
+	SSL_set_ex_data(ssl, peer_index, p);
+	return p;
+}
+
+static const char *
+method_name(int m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	default: return "this method";
+	}
+}
+
+/* The role check: one place, before any handler or body parser runs. */
+static int
+authorize(struct request *r)
+{
+	const struct peer *p = r->peer;
+	struct db_client c;
+
+	switch (r->route->role) {
+	case ROLE_ANYONE:
+	case ROLE_ENROLLING:
+		return 0;
+	case ROLE_CLIENT:
+		if (p->kind == PEER_NONE) {
+			reply_error(r, 401,
+			    "%s needs a client certificate issued by this "
+			    "site; enroll first",
+			    r->route->path);
+			return -1;
+		}
+		if (p->kind != PEER_CLIENT) {
+			reply_error(r, 403,
+			    "%s is for enrolled clients; this certificate is "
+			    "not a client certificate of this site",
+			    r->route->path);
+			return -1;
+		}
+		if (db_client_get(r->db, p->id, &c) < 0) {
+			reply_error(r, 403, "client %s is not known to this "
+					    "site",
+			    p->id);
+			return -1;
+		}
+		if (strcmp(c.status, "approved") != 0) {
+			reply_error(r, 403, "client %s is %s, not approved",
+			    p->id, c.status);
+			return -1;
+		}
+		if (db_cert_live(r->db, p->serial, p->id) != 1) {
+			reply_error(r, 403,
+			    "certificate %s of client %s is not current",
+			    p->serial, p->id);
+			return -1;
+		}
+		return 0;
+	case ROLE_ADMIN:
+		if (p->kind != PEER_ADMIN ||
+		    db_admin_check(r->db, p->id, p->serial, r->admin_role,
+			sizeof(r->admin_role)) < 0) {
+			reply_error(r, 403,
+			    "%s needs an administrator credential of this "
+			    "site",
+			    r->route->path);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void
+dispatch(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	struct request r;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(conn);
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	char *host = NULL;
+	ev_uint16_t port = 0;
+	int known;
+
+	memset(&r, 0, sizeof(r));
+	r.req = req;
+	r.w = w;
+	r.srv = w->srv;
+	r.db = w->db;
+	r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+	evhttp_connection_get_peer(conn, &host, &port);
+	str_copy(r.addr, sizeof(r.addr), host ? host : "?");
+
+	if (path == NULL || strlen(path) > 256) {
+		reply_error(&r, 404, "no such endpoint");
+		return;
+	}
+	r.route = route_find(evhttp_request_get_command(req), path, r.param,
+	    sizeof(r.param), &known);
+	if (r.route == NULL) {
+		if (known)
+			reply_error(&r, 405, "%s is not allowed on %s",
+			    method_name(evhttp_request_get_command(req)),
+			    path);
+		else
+			reply_error(&r, 404, "no such endpoint: %s", path);
+		return;
+	}
+	if (ssl == NULL || (r.peer = peer_of(w->srv, ssl)) == NULL) {
+		reply_error(&r, 500, "cannot identify the connection");
+		return;
+	}
+	if (authorize(&r) < 0)
+		return;
+	r.body_len = evbuffer_get_length(in);
+	if (r.body_len > r.route->body_max) {
+		reply_error(&r, 413,
+		    "request body of %zu bytes is over the %zu-byte limit of "
+		    "%s",
+		    r.body_len, r.route->body_max, r.route->path);
+		return;
+	}
+	r.body = r.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (r.body == NULL) {
+		reply_error(&r, 500, "out of memory");
+		return;
+	}
+	/* evbuffer_pullup gives contiguous bytes, not a C string: handlers get
+	 * body/body_len and parse with length-taking functions only. */
+	r.route->handler(&r);
+}

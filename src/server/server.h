@@ -1,0 +1,134 @@
+/* server.h - stewardd's management point: worker threads, the request
+ * context handlers see, and the helpers they answer with. */
+#ifndef STEWARD_SERVER_H
+#define STEWARD_SERVER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "crypto/pki.h"
+#include "db/db.h"
+#include "signer.h"
+#include "site.h"
+
+#define CRL_NEXT_UPDATE_SECS (7 * 86400)
+
+struct worker;
+
+struct server {
+	struct site_config cfg;
+	SSL_CTX *ssl;
+	X509 *ca;
+	char *ca_pem;
+	char ca_fpr[PKI_FPR_HEX];
+	unsigned char sign_pub[PKI_ED25519_PUB];
+	char sign_pub_b64[64];
+	char url[300];
+	int port;
+	struct signer signer;
+	int nworkers;
+	struct worker *workers;
+	pthread_mutex_t crl_lock; /* guards crl_der */
+	unsigned char *crl_der;
+	size_t crl_len;
+};
+
+struct worker {
+	struct server *srv;
+	pthread_t thread;
+	struct event_base *base;
+	struct evhttp *http;
+	struct db *db; /* this thread's own connection */
+	int fd;
+};
+
+/* Who is on the other end of a connection, from its verified certificate. */
+enum peer_kind {
+	PEER_NONE,       /* no client certificate */
+	PEER_CLIENT,     /* site-issued client certificate */
+	PEER_ADMIN,      /* site-issued admin credential */
+	PEER_ENTERPRISE, /* certificate from the trusted enterprise CA */
+};
+
+struct peer {
+	enum peer_kind kind;
+	char id[64];     /* client id or admin name */
+	char serial[PKI_SERIAL_HEX];
+	char dns[256];   /* enterprise certificate DNS name */
+};
+
+enum role { ROLE_ANYONE, ROLE_ENROLLING, ROLE_CLIENT, ROLE_ADMIN };
+
+struct request;
+typedef void (*handler_fn)(struct request *);
+
+struct route {
+	int method;        /* EVHTTP_REQ_GET, ... */
+	const char *path;  /* "{}" matches one path segment */
+	enum role role;
+	size_t body_max;
+	handler_fn handler;
+};
+
+struct request {
+	struct evhttp_request *req;
+	struct worker *w;
+	struct server *srv;
+	struct db *db;
+	const struct route *route;
+	const struct peer *peer;
+	char param[65];   /* the {} segment, if any */
+	char admin_role[64];
+	const char *body; /* body_len bytes, not NUL-terminated */
+	size_t body_len;
+	char addr[64];
+	const char *query; /* raw query string or NULL */
+};
+
+extern const struct route routes[];
+/* Finds the route; sets *method_ok = 0 when the path exists for another
+ * method only. Exposed for tests. */
+const struct route *route_find(int method, const char *path, char *param,
+    size_t psize, int *path_known);
+void dispatch(struct evhttp_request *req, void *arg);
+
+void reply_json(struct request *r, int status, json_t *body);
+void reply_error(struct request *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Parses the body as a JSON object, or answers 400 and returns NULL. */
+json_t *body_json(struct request *r);
+/* Query parameter value (copied into out), or -1 if absent. */
+int query_get(struct request *r, const char *key, char *out, size_t size);
+
+int server_run(const struct site_config *cfg, const char *listen_override);
+/* Regenerates the CRL through the signer and caches it. */
+int server_refresh_crl(struct server *srv, struct db *db, char *err);
+
+/* Handlers. */
+void h_enroll(struct request *r);
+void h_enroll_poll(struct request *r);
+void h_heartbeat(struct request *r);
+void h_crl(struct request *r);
+void h_admin_token_create(struct request *r);
+void h_admin_token_list(struct request *r);
+void h_admin_token_revoke(struct request *r);
+void h_admin_clients_list(struct request *r);
+void h_admin_client_show(struct request *r);
+void h_admin_client_approve(struct request *r);
+void h_admin_client_deny(struct request *r);
+void h_admin_site_show(struct request *r);
+void h_admin_site_approval(struct request *r);
+void h_admin_audit(struct request *r);
+
+/* Issues a certificate for an approved request through the signer and
+ * records it; shared by automatic and manual approval. */
+int issue_client_cert(struct server *srv, struct db *db,
+    const char *client_id, const char *hardware_id, const char *csr,
+    char **cert_pem, char *serial_out, char *err);
+
+#endif
