@@ -1,2 +1,137 @@
-/* placeholder */
-int main(void){return 0;}
+/* main.c - steward-agent: the client daemon on each managed device. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: steward-agent enroll --state DIR [--token T] [--wait "
+	    "SECONDS]\n"
+	    "                            [--hostname NAME] [--hardware-id ID]\n"
+	    "                            [--enterprise-cert FILE "
+	    "--enterprise-key FILE]\n"
+	    "       steward-agent run --state DIR [--once] [--hardware-id "
+	    "ID]\n"
+	    "       steward-agent status --state DIR [--json]\n"
+	    "       steward-agent --version\n"
+	    "enroll exits 0 when issued, 3 pending, 4 denied, 1 on error, 2 on "
+	    "usage.\n");
+}
+
+static const char *
+value(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "steward-agent: %s needs a value\n", argv[*i]);
+		exit(AGENT_EXIT_USAGE);
+	}
+	return argv[++*i];
+}
+
+int
+main(int argc, char **argv)
+{
+	struct enroll_opts eo;
+	struct run_opts ro;
+	const char *cmd, *state = NULL;
+	int i, json = 0;
+
+	if (argc < 2) {
+		usage(stderr);
+		return AGENT_EXIT_USAGE;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0) {
+		printf("steward-agent %s\n", STEWARD_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	log_init("steward-agent", LOG_INFO);
+	memset(&eo, 0, sizeof(eo));
+	memset(&ro, 0, sizeof(ro));
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		int is_enroll = strcmp(cmd, "enroll") == 0;
+		int is_run = strcmp(cmd, "run") == 0;
+
+		if (strcmp(a, "--state") == 0)
+			state = value(argc, argv, &i);
+		else if (is_enroll && strcmp(a, "--token") == 0)
+			eo.token = value(argc, argv, &i);
+		else if (is_enroll && strcmp(a, "--wait") == 0) {
+			int64_t w;
+
+			if (parse_int64(value(argc, argv, &i), 0, 86400, &w) <
+			    0) {
+				fprintf(stderr, "steward-agent: --wait takes "
+						"0 to 86400 seconds\n");
+				return AGENT_EXIT_USAGE;
+			}
+			eo.wait_secs = (int)w;
+		} else if (is_enroll && strcmp(a, "--hostname") == 0)
+			eo.hostname = value(argc, argv, &i);
+		else if ((is_enroll || is_run) &&
+		    strcmp(a, "--hardware-id") == 0)
+			eo.hardware_id = ro.hardware_id =
+			    value(argc, argv, &i);
+		else if (is_enroll && strcmp(a, "--enterprise-cert") == 0)
+			eo.enterprise_cert = value(argc, argv, &i);
+		else if (is_enroll && strcmp(a, "--enterprise-key") == 0)
+			eo.enterprise_key = value(argc, argv, &i);
+		else if (is_run && strcmp(a, "--once") == 0)
+			ro.once = 1;
+		else if (is_run && strcmp(a, "--interval") == 0) {
+			int64_t v;
+
+			if (parse_int64(value(argc, argv, &i), 5, 86400, &v) <
+			    0) {
+				fprintf(stderr, "steward-agent: --interval "
+						"takes 5 to 86400 seconds\n");
+				return AGENT_EXIT_USAGE;
+			}
+			ro.interval_secs = (int)v;
+		} else if (strcmp(cmd, "status") == 0 &&
+		    strcmp(a, "--json") == 0)
+			json = 1;
+		else {
+			fprintf(stderr, "steward-agent: unknown option '%s' "
+					"for %s\n",
+			    a, cmd);
+			usage(stderr);
+			return AGENT_EXIT_USAGE;
+		}
+	}
+	if (state == NULL) {
+		fprintf(stderr, "steward-agent: %s needs --state DIR\n", cmd);
+		return AGENT_EXIT_USAGE;
+	}
+	if ((eo.enterprise_cert == NULL) != (eo.enterprise_key == NULL)) {
+		fprintf(stderr, "steward-agent: --enterprise-cert and "
+				"--enterprise-key go together\n");
+		return AGENT_EXIT_USAGE;
+	}
+	httpc_global_init();
+	if (strcmp(cmd, "enroll") == 0) {
+		eo.state_dir = state;
+		return agent_enroll(&eo);
+	}
+	if (strcmp(cmd, "run") == 0) {
+		ro.state_dir = state;
+		return agent_run(&ro);
+	}
+	if (strcmp(cmd, "status") == 0)
+		return agent_status(state, json);
+	fprintf(stderr, "steward-agent: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return AGENT_EXIT_USAGE;
+}

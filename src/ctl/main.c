@@ -1,2 +1,439 @@
-/* placeholder */
-int main(void){return 0;}
+/* main.c - stewardctl: the administrator's command line. It talks to the
+ * admin API over mutual TLS with an admin credential and never opens the
+ * site database. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "common/httpc.h"
+#include "common/util.h"
+#include "crypto/pki.h"
+#include "output.h"
+
+#define MAX_ARGS 64
+
+struct ctl {
+	char url[300];
+	char *cred;  /* whole credential file: key, cert, CA */
+	char *ca;    /* the CA certificate, re-encoded */
+	int json;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: stewardctl [--dir DIR | --server URL --cred FILE] [--json] "
+	    "COMMAND\n"
+	    "commands:\n"
+	    "  token create [--ttl DURATION] [--uses N] [--trusted]\n"
+	    "  token list\n"
+	    "  token revoke ID\n"
+	    "  clients list [--status pending|approved|denied|blocked]\n"
+	    "  clients show ID\n"
+	    "  clients approve ID...\n"
+	    "  clients deny ID...\n"
+	    "  site show\n"
+	    "  site set-approval manual|trusted|all [--trusted-domain "
+	    "SUFFIX]...\n"
+	    "  audit list [--limit N]\n");
+}
+
+static int __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("stewardctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* The credential file holds the admin key, the admin certificate and then
+ * the site CA; the CA is the trust anchor for the server. */
+static int
+load_cred(struct ctl *c, const char *path, char *err)
+{
+	BIO *bio;
+	X509 *x, *last = NULL;
+	size_t len;
+
+	if (file_check_secret(path, err) < 0 ||
+	    file_read(path, 65536, &c->cred, &len, err) < 0)
+		return -1;
+	bio = BIO_new_mem_buf(c->cred, (int)len);
+	while (bio && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_free(last);
+		last = x;
+	}
+	BIO_free(bio);
+	if (last == NULL)
+		return err_set(err, "%s holds no certificates", path);
+	c->ca = pki_cert_to_pem(last);
+	X509_free(last);
+	return c->ca ? 0 : err_set(err, "cannot read the CA of %s", path);
+}
+
+static int
+connect_dir(struct ctl *c, const char *dir, char *err)
+{
+	char path[4096], *text;
+
+	str_fmt(path, sizeof(path), "%s/run/url", dir);
+	if (file_read(path, 512, &text, NULL, NULL) == 0) {
+		text[strcspn(text, "\r\n")] = '\0';
+		str_copy(c->url, sizeof(c->url), text);
+		free(text);
+	} else {
+		char *conf, *line, *save = NULL;
+
+		str_fmt(path, sizeof(path), "%s/steward.conf", dir);
+		if (file_read(path, 65536, &conf, NULL, err) < 0)
+			return -1;
+		str_copy(c->url, sizeof(c->url), "https://127.0.0.1:8443");
+		for (line = strtok_r(conf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			char host[300];
+
+			if (sscanf(line, "listen = %299s", host) == 1)
+				str_fmt(c->url, sizeof(c->url), "https://%s",
+				    host);
+		}
+		free(conf);
+	}
+	str_fmt(path, sizeof(path), "%s/admin/admin.pem", dir);
+	return load_cred(c, path, err);
+}
+
+/* One admin API call; returns the parsed body of a 2xx answer, or NULL after
+ * printing the server's error. */
+static json_t *
+call(struct ctl *c, const char *method, const char *path, json_t *body)
+{
+	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 30};
+	struct httpc_resp resp;
+	char url[1024], err[ERRMSG_MAX], *text = NULL;
+	json_t *o;
+	int r;
+
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+	}
+	str_fmt(url, sizeof(url), "%s%s", c->url, path);
+	r = httpc_request(method, url, &tls, text, NULL, &resp, err);
+	free(text);
+	if (r < 0) {
+		fail("%s (is stewardd running?)", err);
+		return NULL;
+	}
+	o = json_loadb(resp.body, resp.len, 0, NULL);
+	if (resp.status < 200 || resp.status > 299) {
+		const char *e = json_string_value(json_object_get(o, "error"));
+
+		fail("%s (HTTP %ld)", e ? e : "request failed", resp.status);
+		json_decref(o);
+		o = NULL;
+	} else if (o == NULL) {
+		fail("the server's answer is not JSON");
+	}
+	httpc_resp_free(&resp);
+	return o;
+}
+
+static int
+show(struct ctl *c, json_t *o, const char *list_key,
+    const struct column *cols)
+{
+	if (o == NULL)
+		return 1;
+	if (c->json)
+		print_json(o);
+	else if (list_key != NULL)
+		print_table(json_object_get(o, list_key), cols);
+	else
+		print_object(o, 0);
+	json_decref(o);
+	return 0;
+}
+
+static int
+cmd_token(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"ID", "id", 's'},
+	    {"CREATED BY", "created_by", 's'}, {"EXPIRES", "expires_at", 't'},
+	    {"USES", "uses", 'i'}, {"MAX", "uses_max", 'i'},
+	    {"TRUSTED", "trusted", 'b'}, {"REVOKED", "revoked_at", 't'},
+	    {NULL, NULL, 0}};
+	char path[128];
+	int i;
+
+	if (argc >= 1 && strcmp(argv[0], "create") == 0) {
+		int64_t ttl = 3600, uses = 1;
+		int trusted = 0;
+		json_t *o;
+
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
+				if (parse_duration(argv[++i], &ttl) < 0)
+					return fail("--ttl takes a duration "
+						    "like 1h or 7d");
+			} else if (strcmp(argv[i], "--uses") == 0 &&
+			    i + 1 < argc) {
+				if (parse_int64(argv[++i], 1, 1000000, &uses) <
+				    0)
+					return fail("--uses takes 1 to "
+						    "1000000");
+			} else if (strcmp(argv[i], "--trusted") == 0) {
+				trusted = 1;
+			} else {
+				return fail("token create: unknown option "
+					    "'%s'",
+				    argv[i]);
+			}
+		}
+		o = call(c, "POST", "/v1/admin/tokens",
+		    json_pack("{s:I,s:I,s:b}", "ttl", (json_int_t)ttl, "uses",
+			(json_int_t)uses, "trusted", trusted));
+		if (o == NULL)
+			return 1;
+		if (c->json)
+			print_json(o);
+		else
+			printf("%s\n",
+			    json_string_value(json_object_get(o, "token")));
+		json_decref(o);
+		return 0;
+	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return show(c, call(c, "GET", "/v1/admin/tokens", NULL),
+		    "tokens", cols);
+	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+		if (!pki_client_id_valid(argv[1]))
+			return fail("'%s' is not a token id", argv[1]);
+		str_fmt(path, sizeof(path), "/v1/admin/tokens/%s/revoke",
+		    argv[1]);
+		return show(c, call(c, "POST", path, json_object()), NULL,
+		    NULL);
+	}
+	return fail("usage: token create|list|revoke ID");
+}
+
+static int
+cmd_clients(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"ID", "id", 's'},
+	    {"STATUS", "status", 's'}, {"HOSTNAME", "hostname", 's'},
+	    {"APPROVAL", "approval_source", 's'},
+	    {"LAST SEEN", "last_seen", 't'}, {NULL, NULL, 0}};
+	char path[160];
+	int i, rc = 0;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		const char *status = NULL;
+
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--status") == 0 && i + 1 < argc)
+				status = argv[++i];
+			else
+				return fail("clients list: unknown option "
+					    "'%s'",
+				    argv[i]);
+		}
+		if (status && strcmp(status, "pending") &&
+		    strcmp(status, "approved") && strcmp(status, "denied") &&
+		    strcmp(status, "blocked"))
+			return fail("--status takes pending, approved, denied "
+				    "or blocked");
+		str_fmt(path, sizeof(path), "/v1/admin/clients%s%s",
+		    status ? "?status=" : "", status ? status : "");
+		return show(c, call(c, "GET", path, NULL), "clients", cols);
+	}
+	if (argc == 2 && strcmp(argv[0], "show") == 0) {
+		if (!pki_client_id_valid(argv[1]))
+			return fail("'%s' is not a client id", argv[1]);
+		str_fmt(path, sizeof(path), "/v1/admin/clients/%s", argv[1]);
+		return show(c, call(c, "GET", path, NULL), NULL, NULL);
+	}
+	if (argc >= 2 && (strcmp(argv[0], "approve") == 0 ||
+			     strcmp(argv[0], "deny") == 0)) {
+		for (i = 1; i < argc; i++) {
+			json_t *o;
+
+			if (!pki_client_id_valid(argv[i])) {
+				rc = fail("'%s' is not a client id", argv[i]);
+				continue;
+			}
+			str_fmt(path, sizeof(path), "/v1/admin/clients/%s/%s",
+			    argv[i], argv[0]);
+			o = call(c, "POST", path, json_object());
+			if (o == NULL) {
+				rc = 1;
+				continue;
+			}
+			if (c->json)
+				print_json(o);
+			else
+				printf("%s %s\n", argv[i],
+				    json_string_value(
+					json_object_get(o, "status")));
+			json_decref(o);
+		}
+		return rc;
+	}
+	return fail("usage: clients list|show ID|approve ID...|deny ID...");
+}
+
+static int
+cmd_site(struct ctl *c, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "show") == 0) {
+		json_t *o = call(c, "GET", "/v1/admin/site", NULL);
+		const char *w = json_string_value(json_object_get(o, "warning"));
+
+		if (w != NULL && !c->json)
+			fprintf(stderr, "stewardctl: WARNING: %s\n", w);
+		return show(c, o, NULL, NULL);
+	}
+	if (argc >= 2 && strcmp(argv[0], "set-approval") == 0) {
+		json_t *body = json_pack("{s:s}", "mode", argv[1]);
+		json_t *doms = NULL, *o;
+		const char *w;
+		int i;
+
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--trusted-domain") == 0 &&
+			    i + 1 < argc) {
+				if (doms == NULL)
+					doms = json_array();
+				json_array_append_new(doms,
+				    json_string(argv[++i]));
+			} else {
+				json_decref(body);
+				json_decref(doms);
+				return fail("site set-approval: unknown option "
+					    "'%s'",
+				    argv[i]);
+			}
+		}
+		if (doms != NULL)
+			json_object_set_new(body, "trusted_domains", doms);
+		o = call(c, "POST", "/v1/admin/site/approval", body);
+		w = json_string_value(json_object_get(o, "warning"));
+		if (w != NULL && !c->json)
+			fprintf(stderr, "stewardctl: WARNING: %s\n", w);
+		return show(c, o, NULL, NULL);
+	}
+	return fail("usage: site show|set-approval MODE [--trusted-domain "
+		    "S]...");
+}
+
+static int
+cmd_audit(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"ID", "id", 'i'},
+	    {"TIME", "at", 't'}, {"ADMIN", "actor", 's'},
+	    {"ACTION", "action", 's'}, {"TARGET", "target", 's'},
+	    {"DETAIL", "detail", 's'}, {NULL, NULL, 0}};
+	char path[64];
+	int64_t limit = 100;
+
+	if (argc < 1 || strcmp(argv[0], "list") != 0)
+		return fail("usage: audit list [--limit N]");
+	if (argc == 3 && strcmp(argv[1], "--limit") == 0) {
+		if (parse_int64(argv[2], 1, 10000, &limit) < 0)
+			return fail("--limit takes 1 to 10000");
+	} else if (argc != 1) {
+		return fail("usage: audit list [--limit N]");
+	}
+	str_fmt(path, sizeof(path), "/v1/admin/audit?limit=%lld",
+	    (long long)limit);
+	return show(c, call(c, "GET", path, NULL), "audit", cols);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl c;
+	const char *dir = NULL, *server = NULL, *cred = NULL;
+	char err[ERRMSG_MAX];
+	int i, rc;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
+			server = argv[++i];
+		else if (strcmp(argv[i], "--cred") == 0 && i + 1 < argc)
+			cred = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			c.json = 1;
+		else if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("stewardctl %s\n", STEWARD_VERSION);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* --json may also follow the command, as in "clients show ID --json". */
+	{
+		int j, k = i;
+
+		for (j = i; j < argc; j++) {
+			if (strcmp(argv[j], "--json") == 0)
+				c.json = 1;
+			else
+				argv[k++] = argv[j];
+		}
+		argc = k;
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((dir == NULL) == (server == NULL) ||
+	    (server != NULL && cred == NULL)) {
+		fprintf(stderr, "stewardctl: give --dir DIR, or --server URL "
+				"--cred FILE\n");
+		return 2;
+	}
+	httpc_global_init();
+	if (dir != NULL)
+		rc = connect_dir(&c, dir, err);
+	else {
+		str_copy(c.url, sizeof(c.url), server);
+		rc = load_cred(&c, cred, err);
+	}
+	if (rc < 0)
+		return fail("%s", err);
+	if (strcmp(argv[i], "token") == 0)
+		rc = cmd_token(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "clients") == 0)
+		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "site") == 0)
+		rc = cmd_site(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "audit") == 0)
+		rc = cmd_audit(&c, argc - i - 1, argv + i + 1);
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	if (c.cred)
+		OPENSSL_cleanse(c.cred, strlen(c.cred));
+	free(c.cred);
+	free(c.ca);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* agent.h - steward-agent: its state directory, facts, enrollment and run. */
+#ifndef STEWARD_AGENT_H
+#define STEWARD_AGENT_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "crypto/token.h"
+#include "proto/discovery.h"
+
+#define AGENT_KEY "key.pem"
+#define AGENT_CERT "cert.pem"
+#define AGENT_CA "ca.pem"
+#define AGENT_STATE "state.json"
+
+/* Exit codes of "steward-agent enroll". */
+enum {
+	AGENT_EXIT_OK = 0,
+	AGENT_EXIT_ERROR = 1,
+	AGENT_EXIT_USAGE = 2,
+	AGENT_EXIT_PENDING = 3,
+	AGENT_EXIT_DENIED = 4,
+};
+
+/* What the agent keeps between runs (state.json, mode 0600). */
+struct agent_state {
+	char dir[PATH_MAX / 2];
+	char url[TOKEN_URL_MAX];
+	char ca_fpr[PKI_FPR_HEX];
+	char sign_pub[64];
+	char client_id[33];
+	char request_id[33];
+	char poll_secret[64];
+	char status[16]; /* "", pending, issued, denied */
+	char hostname[DISC_HOST_MAX];
+	char hardware_id[DISC_HWID_MAX];
+};
+
+int state_path(const struct agent_state *s, const char *name, char *out,
+    size_t size);
+/* Loads state.json if present (a missing file is an empty state). */
+int state_load(const char *dir, struct agent_state *s, char *err);
+int state_save(const struct agent_state *s, char *err);
+/* Reads a file of the state directory into a malloc'ed string. */
+char *state_read(const struct agent_state *s, const char *name, char *err);
+
+/* Fills d with this device's facts; overrides may be NULL. */
+int facts_collect(struct discovery *d, const char *hostname,
+    const char *hardware_id, char *err);
+/* The default hardware id: SHA-256 of /etc/machine-id and the DMI product
+ * UUID (whichever are readable), in hex. */
+int facts_hardware_id(char *out, size_t size, char *err);
+
+struct enroll_opts {
+	const char *state_dir;
+	const char *token;
+	int wait_secs;
+	const char *hostname;
+	const char *hardware_id;
+	const char *enterprise_cert;
+	const char *enterprise_key;
+};
+int agent_enroll(const struct enroll_opts *o);
+
+struct run_opts {
+	const char *state_dir;
+	int once;
+	const char *hardware_id;
+	int interval_secs;
+};
+int agent_run(const struct run_opts *o);
+int agent_status(const char *state_dir, int json);
+
+#endif
