@@ -18,14 +18,16 @@ build: deps
 # ASan + UBSan build, every unit and integration test, then each fuzzer
 # for a few seconds when clang is available.
 check: deps
-	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug \
-		-DSTEWARD_SANITIZE=ON >/dev/null
-	@cmake --build $(CHECK_BUILD) -j $(JOBS)
 	@if command -v clang >/dev/null 2>&1; then \
 		CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 			-DSTEWARD_FUZZ=ON >/dev/null && \
-		cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers; \
-	fi
+		cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers && \
+		echo "-DSTEWARD_FUZZ_BIN=$(CURDIR)/$(FUZZ_BUILD)" >$(FUZZ_BUILD).flag; \
+	else rm -f $(FUZZ_BUILD).flag; fi
+	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+		-DSTEWARD_SANITIZE=ON -USTEWARD_FUZZ_BIN \
+		$$(cat $(FUZZ_BUILD).flag 2>/dev/null) >/dev/null
+	@cmake --build $(CHECK_BUILD) -j $(JOBS)
 	@cd $(CHECK_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
 		ctest --output-on-failure -j $(JOBS) --timeout 300
 
@@ -39,4 +41,4 @@ fuzz:
 	@sh scripts/fuzz.sh $(FUZZ_BUILD) 60
 
 clean:
-	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD).flag

@@ -334,9 +334,11 @@ pki_csr_parse(const char *pem, size_t len, char *err)
 		err_set(err, "CSR holds a NUL byte");
 		return NULL;
 	}
-	/* Exactly one PEM block, so nothing rides along unseen. */
-	p = strstr(pem, begin);
-	if (p == NULL || strstr(p + 1, begin) != NULL) {
+	/* Exactly one PEM block, so nothing rides along unseen. The input is
+	 * len bytes and need not be NUL-terminated. */
+	p = memmem(pem, len, begin, sizeof(begin) - 1);
+	if (p == NULL || memmem(p + 1, len - (size_t)(p + 1 - pem), begin,
+			     sizeof(begin) - 1) != NULL) {
 		err_set(err, "CSR must be exactly one PEM CERTIFICATE REQUEST");
 		return NULL;
 	}

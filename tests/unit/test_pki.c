@@ -1,0 +1,170 @@
+/* test_pki.c - CA profile, issued certificate profiles, CSR parsing on
+ * malformed input, CRL building, Ed25519. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "common/util.h"
+#include "crypto/pki.h"
+
+static EVP_PKEY *ca_key;
+static X509 *ca;
+
+static int
+setup(void **state)
+{
+	ca_key = pki_key_new_ec();
+	ca = pki_ca_create(ca_key, "test CA", 30, NULL);
+	return ca ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	X509_free(ca);
+	EVP_PKEY_free(ca_key);
+	return 0;
+}
+
+static void
+test_ca_profile(void **state)
+{
+	BASIC_CONSTRAINTS *bc;
+
+	bc = X509_get_ext_d2i(ca, NID_basic_constraints, NULL, NULL);
+	assert_non_null(bc);
+	assert_true(bc->ca);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 0);
+	BASIC_CONSTRAINTS_free(bc);
+	assert_int_equal(X509_get_key_usage(ca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+	assert_int_equal(X509_check_ca(ca), 1);
+}
+
+static void
+test_client_profile(void **state)
+{
+	EVP_PKEY *k = pki_key_new_ec();
+	char uri[PKI_URI_MAX], id[33];
+	X509 *c;
+
+	rand_id(id);
+	c = pki_cert_issue(ca, ca_key, k, PKI_PROFILE_CLIENT, id, id, 10, NULL);
+	assert_non_null(c);
+	assert_int_equal(pki_cert_uri(c, uri, sizeof(uri)), 0);
+	assert_true(strncmp(uri, PKI_URI_CLIENT, strlen(PKI_URI_CLIENT)) == 0);
+	assert_string_equal(uri + strlen(PKI_URI_CLIENT), id);
+	assert_int_equal(X509_get_extended_key_usage(c), XKU_SSL_CLIENT);
+	assert_int_equal(X509_get_key_usage(c), KU_DIGITAL_SIGNATURE);
+	assert_int_equal(X509_check_ca(c), 0);
+	assert_true(pki_cert_signed_by(c, ca));
+	/* Client ids cannot smuggle extra SAN entries. */
+	assert_null(pki_cert_issue(ca, ca_key, k, PKI_PROFILE_CLIENT, "x",
+	    "a,DNS:evil", 10, NULL));
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_csr(void **state)
+{
+	EVP_PKEY *k = pki_key_new_ec(), *ed = pki_key_new_ed25519(), *pub;
+	char *pem = NULL, err[ERRMSG_MAX], *two, *bad;
+	size_t n;
+
+	assert_non_null(pki_csr_make(k, "host", &pem));
+	pub = pki_csr_parse(pem, strlen(pem), err);
+	assert_non_null(pub);
+	assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+	EVP_PKEY_free(pub);
+
+	/* Two CSRs in one body. */
+	n = strlen(pem);
+	two = malloc(2 * n + 1);
+	memcpy(two, pem, n);
+	memcpy(two + n, pem, n + 1);
+	assert_null(pki_csr_parse(two, 2 * n, err));
+	assert_non_null(strstr(err, "exactly one"));
+	free(two);
+
+	/* A flipped byte in the body breaks the signature or the DER. */
+	bad = strdup(pem);
+	bad[n / 2] = bad[n / 2] == 'A' ? 'B' : 'A';
+	assert_null(pki_csr_parse(bad, n, err));
+	free(bad);
+
+	/* Garbage, empty, NUL inside, oversized. */
+	assert_null(pki_csr_parse("hello", 5, err));
+	assert_null(pki_csr_parse("", 0, err));
+	assert_null(pki_csr_parse("-----BEGIN CERTIFICATE REQUEST-----\0x", 38,
+	    err));
+	bad = malloc(PKI_CSR_MAX + 2);
+	memset(bad, 'A', PKI_CSR_MAX + 1);
+	bad[PKI_CSR_MAX + 1] = '\0';
+	assert_null(pki_csr_parse(bad, PKI_CSR_MAX + 1, err));
+	assert_non_null(strstr(err, "larger"));
+	free(bad);
+	free(pem);
+
+	/* Wrong key type: Ed25519 CSRs are refused. */
+	pem = NULL;
+	if (pki_csr_make(ed, "host", &pem) != NULL) {
+		assert_null(pki_csr_parse(pem, strlen(pem), err));
+		assert_non_null(strstr(err, "P-256"));
+	}
+	free(pem);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ed);
+}
+
+static void
+test_crl(void **state)
+{
+	struct pki_revoked list[2] = {{"0badc0de", 1700000000, 1},
+	    {"41", 1700000001, 4}};
+	X509_CRL *crl;
+
+	crl = pki_crl_build(ca, ca_key, list, 2, 7, 86400, NULL);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca)), 1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
+	assert_true(X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) > 0);
+	X509_CRL_free(crl);
+	/* Bad serials are refused, not written. */
+	str_copy(list[0].serial, sizeof(list[0].serial), "zz");
+	assert_null(pki_crl_build(ca, ca_key, list, 1, 8, 86400, NULL));
+}
+
+static void
+test_ed25519(void **state)
+{
+	EVP_PKEY *k = pki_key_new_ed25519();
+	unsigned char pub[PKI_ED25519_PUB], sig[PKI_ED25519_SIG];
+
+	assert_int_equal(pki_ed25519_raw_pub(k, pub), 0);
+	assert_int_equal(pki_ed25519_sign(k, "doc", 3, sig), 0);
+	assert_int_equal(pki_ed25519_verify(pub, "doc", 3, sig), 0);
+	assert_int_equal(pki_ed25519_verify(pub, "dog", 3, sig), -1);
+	sig[0] ^= 1;
+	assert_int_equal(pki_ed25519_verify(pub, "doc", 3, sig), -1);
+	EVP_PKEY_free(k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ca_profile),
+		cmocka_unit_test(test_client_profile),
+		cmocka_unit_test(test_csr),
+		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_ed25519),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

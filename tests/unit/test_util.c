@@ -1,0 +1,146 @@
+/* test_util.c - bounded strings, encodings, numbers, durations, files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+
+static void
+test_str_copy(void **state)
+{
+	char buf[4];
+
+	assert_int_equal(str_copy(buf, sizeof(buf), "abc"), 0);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(str_copy(buf, sizeof(buf), "abcd"), -1);
+	assert_string_equal(buf, "abc");
+	assert_int_equal(str_fmt(buf, sizeof(buf), "%d", 12345), -1);
+}
+
+static void
+test_hex(void **state)
+{
+	unsigned char in[3] = {0x00, 0xab, 0xff}, out[3];
+	char hex[7];
+
+	hex_encode(in, 3, hex);
+	assert_string_equal(hex, "00abff");
+	assert_int_equal(hex_decode("00ABff", out, 3), 0);
+	assert_memory_equal(in, out, 3);
+	assert_int_equal(hex_decode("00abf", out, 3), -1);
+	assert_int_equal(hex_decode("00abfg", out, 3), -1);
+	assert_int_equal(hex_decode("00abff00", out, 3), -1);
+}
+
+static void
+test_b64url(void **state)
+{
+	const char *vec[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	const char *enc[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE",
+	    "Zm9vYmFy"};
+	unsigned char out[16];
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		b64url_encode((const unsigned char *)vec[i], strlen(vec[i]),
+		    buf);
+		assert_string_equal(buf, enc[i]);
+		assert_int_equal(b64url_len(strlen(vec[i])), strlen(enc[i]));
+		assert_int_equal(b64url_decode(enc[i], strlen(enc[i]), out,
+				     sizeof(out)),
+		    strlen(vec[i]));
+		assert_memory_equal(out, vec[i], strlen(vec[i]));
+	}
+	/* Malformed: bad characters, impossible length, padding, non-zero
+	 * trailing bits, too small an output buffer. */
+	assert_int_equal(b64url_decode("Zm9v+", 5, out, sizeof(out)), -1);
+	assert_int_equal(b64url_decode("Z", 1, out, sizeof(out)), -1);
+	assert_int_equal(b64url_decode("Zg==", 4, out, sizeof(out)), -1);
+	assert_int_equal(b64url_decode("Zh", 2, out, sizeof(out)), -1);
+	assert_int_equal(b64url_decode("Zm9vYmFy", 8, out, 3), -1);
+}
+
+static void
+test_numbers(void **state)
+{
+	int64_t v;
+
+	assert_int_equal(parse_int64("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_int64("101", 0, 100, &v), -1);
+	assert_int_equal(parse_int64("4x", 0, 100, &v), -1);
+	assert_int_equal(parse_int64("", 0, 100, &v), -1);
+	assert_int_equal(parse_int64(" 4", 0, 100, &v), -1);
+	assert_int_equal(parse_int64("99999999999999999999999", 0, INT64_MAX,
+			     &v),
+	    -1);
+	assert_int_equal(parse_duration("90s", &v), 0);
+	assert_int_equal(v, 90);
+	assert_int_equal(parse_duration("1h", &v), 0);
+	assert_int_equal(v, 3600);
+	assert_int_equal(parse_duration("30d", &v), 0);
+	assert_int_equal(v, 30 * 86400);
+	assert_int_equal(parse_duration("2w", &v), 0);
+	assert_int_equal(v, 14 * 86400);
+	assert_int_equal(parse_duration("15", &v), 0);
+	assert_int_equal(v, 15);
+	assert_int_equal(parse_duration("h", &v), -1);
+	assert_int_equal(parse_duration("-1h", &v), -1);
+	assert_int_equal(parse_duration("1y", &v), -1);
+	assert_int_equal(parse_duration("999999999999d", &v), -1);
+	assert_int_equal(parse_duration("1111111111111111111111111111h", &v),
+	    -1);
+}
+
+static void
+test_files(void **state)
+{
+	char dir[] = "/tmp/steward-test-XXXXXX", path[128], err[ERRMSG_MAX];
+	char *text;
+	size_t len;
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	str_fmt(path, sizeof(path), "%s/secret", dir);
+	/* Created 0600 whatever the umask. */
+	umask(0);
+	assert_int_equal(file_write_new(path, "k", 1, 0600, err), 0);
+	umask(022);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(file_check_secret(path, err), 0);
+	/* Never overwrites. */
+	assert_int_equal(file_write_new(path, "x", 1, 0600, err), -1);
+	chmod(path, 0640);
+	assert_int_equal(file_check_secret(path, err), -1);
+	assert_non_null(strstr(err, "0600"));
+	assert_int_equal(file_read(path, 16, &text, &len, err), 0);
+	assert_int_equal(len, 1);
+	free(text);
+	assert_int_equal(file_write_atomic(path, "longer", 6, 0600, err), 0);
+	assert_int_equal(file_read(path, 3, &text, &len, err), -1);
+	assert_non_null(strstr(err, "larger"));
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_str_copy),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_b64url),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
