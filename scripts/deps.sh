@@ -4,7 +4,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
-libjansson-dev libcmocka-dev libpq-dev curl strace procps"
+libjansson-dev libcmocka-dev libpq-dev curl strace python3"
 
 missing=""
 for p in $PKGS; do

@@ -134,6 +134,11 @@ init_db(const struct site_config *c, const struct init_opts *o,
 	int i, r = -1;
 
 	site_path(c, SITE_DB, path, sizeof(path));
+	/* The database holds token and poll-secret hashes and client data:
+	 * create it 0600 before SQLite opens it (its -wal and -shm files take
+	 * the same mode). */
+	if (file_write_new(path, "", 0, 0600, err) < 0)
+		return -1;
 	db = db_open(path, err);
 	if (db == NULL)
 		return -1;
