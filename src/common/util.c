@@ -299,13 +299,13 @@ file_read(const char *path, size_t max, char **out, size_t *outlen, char *err)
 	return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+fd_io_full(int fd, void *buf, size_t len, int writing)
 {
-	const char *p = data;
+	char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -328,7 +328,7 @@ file_create(const char *path, int flags, const void *data, size_t len,
 	if (fd < 0)
 		return err_set(err, "cannot create %s: %s", path,
 		    strerror(errno));
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fd_io_full(fd, (void *)data, len, 1) < 0 || fsync(fd) < 0) {
 		close(fd);
 		unlink(path);
 		return err_set(err, "cannot write %s: %s", path,

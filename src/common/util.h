@@ -54,6 +54,9 @@ int file_write_atomic(const char *path, const void *data, size_t len,
 int file_check_secret(const char *path, char *err);
 int dir_make(const char *path, mode_t mode, char *err);
 
+/* Reads or writes exactly len bytes, retrying on EINTR; -1 on EOF/error. */
+int fd_io_full(int fd, void *buf, size_t len, int writing);
+
 int64_t now_unix(void);
 /* ISO-8601 UTC "2026-01-02T03:04:05Z" into out (>= 21 bytes). */
 void time_iso(int64_t t, char *out, size_t size);

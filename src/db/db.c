@@ -127,6 +127,21 @@ query_json(struct db *db, const char *sql, const struct db_param *p, int np,
 	return out;
 }
 
+/* Runs a write; returns the number of rows it changed, or -1. */
+static int64_t
+exec_changes(struct db *db, const char *sql, const struct db_param *p, int np,
+    char *err)
+{
+	struct db_result *r;
+	int64_t n;
+
+	if (db_exec(db, sql, p, np, &r, err) < 0)
+		return -1;
+	n = r->changes;
+	db_result_free(r);
+	return n;
+}
+
 int
 db_schema_version(struct db *db)
 {
@@ -324,36 +339,29 @@ int
 db_token_take_use(struct db *db, const char *id, int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(id), DB_INT(now)};
-	struct db_result *r;
-	int taken;
+	int64_t n;
 
 	/* One conditional UPDATE: two devices racing for the last use of a
 	 * token cannot both get it. */
-	if (db_exec(db,
-		"UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
-		"revoked_at IS NULL AND expires_at > $2 AND uses < uses_max",
-		p, NP(p), &r, err) < 0)
-		return -1;
-	taken = r->changes == 1;
-	db_result_free(r);
-	return taken;
+	n = exec_changes(db,
+	    "UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
+	    "revoked_at IS NULL AND expires_at > $2 AND uses < uses_max",
+	    p, NP(p), err);
+	return n < 0 ? -1 : n == 1;
 }
 
 int
 db_token_revoke(struct db *db, const char *id, int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(id), DB_INT(now)};
-	struct db_result *r;
-	int changed;
+	int64_t n = exec_changes(db,
+	    "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND "
+	    "revoked_at IS NULL",
+	    p, NP(p), err);
 
-	if (db_exec(db,
-		"UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND "
-		"revoked_at IS NULL",
-		p, NP(p), &r, err) < 0)
+	if (n < 0)
 		return -1;
-	changed = r->changes == 1;
-	db_result_free(r);
-	return changed ? 0 : err_set(err, "no live token with id %s", id);
+	return n == 1 ? 0 : err_set(err, "no live token with id %s", id);
 }
 
 json_t *
@@ -447,19 +455,16 @@ db_client_decide(struct db *db, const char *id, const char *status,
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(status), DB_TEXT(source),
 	    DB_TEXT(by), DB_TEXT(serial), DB_INT(now)};
-	struct db_result *r;
-	int changed;
+	int64_t n = exec_changes(db,
+	    "UPDATE clients SET status = $2, approval_source = "
+	    "COALESCE($3, approval_source), decided_by = $4, "
+	    "cert_serial = COALESCE($5, cert_serial), decided_at = $6 "
+	    "WHERE id = $1",
+	    p, NP(p), err);
 
-	if (db_exec(db,
-		"UPDATE clients SET status = $2, approval_source = "
-		"COALESCE($3, approval_source), decided_by = $4, "
-		"cert_serial = COALESCE($5, cert_serial), decided_at = $6 "
-		"WHERE id = $1",
-		p, NP(p), &r, err) < 0)
+	if (n < 0)
 		return -1;
-	changed = r->changes == 1;
-	db_result_free(r);
-	return changed ? 0 : err_set(err, "no client %s", id);
+	return n == 1 ? 0 : err_set(err, "no client %s", id);
 }
 
 int

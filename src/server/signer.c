@@ -24,33 +24,15 @@
 /* --- wire helpers, both sides --- */
 
 static int
-io_full(int fd, void *buf, size_t len, int writing)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = writing ? write(fd, p, len) : read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int
 msg_send(int fd, uint32_t type, const void *p, size_t len)
 {
 	struct signer_hdr h = {type, (uint32_t)len};
 
 	if (len > SIGNER_MSG_MAX)
 		return -1;
-	if (io_full(fd, &h, sizeof(h), 1) < 0)
+	if (fd_io_full(fd, &h, sizeof(h), 1) < 0)
 		return -1;
-	return len ? io_full(fd, (void *)p, len, 1) : 0;
+	return len ? fd_io_full(fd, (void *)p, len, 1) : 0;
 }
 
 /* Reads one message; a length over the limit is a broken peer. */
@@ -60,12 +42,12 @@ msg_recv(int fd, uint32_t *type, unsigned char **p, size_t *len)
 	struct signer_hdr h;
 
 	*p = NULL;
-	if (io_full(fd, &h, sizeof(h), 0) < 0 || h.len > SIGNER_MSG_MAX)
+	if (fd_io_full(fd, &h, sizeof(h), 0) < 0 || h.len > SIGNER_MSG_MAX)
 		return -1;
 	*p = malloc((size_t)h.len + 1);
 	if (*p == NULL)
 		return -1;
-	if (h.len && io_full(fd, *p, h.len, 0) < 0) {
+	if (h.len && fd_io_full(fd, *p, h.len, 0) < 0) {
 		free(*p);
 		*p = NULL;
 		return -1;

@@ -1,0 +1,96 @@
+/* test_agent.c - the agent's facts and its state directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "common/util.h"
+
+static void
+test_facts(void **state)
+{
+	struct discovery d;
+	char err[ERRMSG_MAX], hw[65];
+
+	assert_int_equal(facts_collect(&d, "web-01", "hw-override-1", err), 0);
+	assert_string_equal(d.hostname, "web-01");
+	assert_string_equal(d.hardware_id, "hw-override-1");
+	assert_true(strncmp(d.kernel, "Linux ", 6) == 0);
+	assert_true(strlen(d.os) > 0);
+	assert_string_equal(d.agent_version, STEWARD_VERSION);
+	assert_int_equal(facts_collect(&d, "bad host", "hw-override-1", err),
+	    -1);
+	assert_int_equal(facts_collect(&d, "ok", "short", err), -1);
+	assert_int_equal(facts_collect(&d, "ok", "has space in it", err), -1);
+	/* The default id: 64 hex chars, stable, or a clear error. */
+	if (facts_hardware_id(hw, sizeof(hw), err) == 0) {
+		char again[65];
+
+		assert_int_equal(strlen(hw), 64);
+		assert_int_equal(facts_hardware_id(again, sizeof(again), err),
+		    0);
+		assert_string_equal(hw, again);
+	} else {
+		assert_non_null(strstr(err, "--hardware-id"));
+	}
+}
+
+static void
+test_state(void **state)
+{
+	char dir[] = "/tmp/steward-agent-XXXXXX", path[128], err[ERRMSG_MAX];
+	struct agent_state s, t;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(state_load(dir, &s, err), 0); /* empty is fine */
+	assert_string_equal(s.status, "");
+	str_copy(s.url, sizeof(s.url), "https://127.0.0.1:1");
+	str_copy(s.client_id, sizeof(s.client_id),
+	    "0123456789abcdef0123456789abcdef");
+	str_copy(s.status, sizeof(s.status), "pending");
+	str_copy(s.poll_secret, sizeof(s.poll_secret), "secret");
+	assert_int_equal(state_save(&s, err), 0);
+	str_fmt(path, sizeof(path), "%s/%s", dir, AGENT_STATE);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+	}
+	assert_int_equal(state_load(dir, &t, err), 0);
+	assert_string_equal(t.url, s.url);
+	assert_string_equal(t.client_id, s.client_id);
+	assert_string_equal(t.poll_secret, "secret");
+
+	/* A readable-by-others state file (it holds the poll secret). */
+	chmod(path, 0644);
+	assert_int_equal(state_load(dir, &t, err), -1);
+	chmod(path, 0600);
+	/* A damaged one. */
+	f = fopen(path, "w");
+	fputs("{not json", f);
+	fclose(f);
+	assert_int_equal(state_load(dir, &t, err), -1);
+	assert_non_null(strstr(err, "damaged"));
+	unlink(path);
+	rmdir(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_facts),
+		cmocka_unit_test(test_state),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
