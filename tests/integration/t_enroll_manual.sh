@@ -58,6 +58,11 @@ echo "$SHOW" | grep -q '"kernel": "Linux' || fail "show: no kernel fact"
 echo "$SHOW" | grep -q '"agent_version"' || fail "show: no agent version"
 expect_exit 0 agent status --state "$A1"
 expect_in "identity:  present"
+expect_exit 0 agent status --state "$A1" --json
+expect_in "\"client_id\": \"$ID\""
+expect_in '"identity": true'
+expect_exit 0 agent status --state "$TMP/never"
+expect_in "identity:  none"
 ok "heartbeat over mutual TLS records last_seen and discovery facts"
 
 # Deny.

@@ -67,4 +67,10 @@ expect_in "no client"
 expect_exit 1 ctl clients show nope
 expect_exit 2 ctl
 expect_exit 1 "$BIN/stewardctl" --server "$URL" --cred "$TMP/missing.pem" site show
+expect_exit 0 "$BIN/stewardctl" --server "$URL" --cred "$SITE/admin/admin.pem" --json site show
+expect_in '"ca_fingerprint"'
+cp "$SITE/admin/admin.pem" "$TMP/loose.pem"
+chmod 644 "$TMP/loose.pem"
+expect_exit 1 "$BIN/stewardctl" --server "$URL" --cred "$TMP/loose.pem" site show
+expect_in "must be 0600"
 ok "stewardctl errors are one line with a non-zero exit"
