@@ -12,6 +12,9 @@
 #define AGENT_CERT "cert.pem"
 #define AGENT_CA "ca.pem"
 #define AGENT_STATE "state.json"
+#define AGENT_KEY_NEW "key.new.pem"   /* a renewal in progress */
+#define AGENT_CERT_NEW "cert.new.pem"
+#define AGENT_CRL "crl.pem"
 
 /* Exit codes of "steward-agent enroll". */
 enum {
@@ -70,5 +73,29 @@ struct run_opts {
 };
 int agent_run(const struct run_opts *o);
 int agent_status(const char *state_dir, int json);
+/* Removes the device's identity so an image captured afterwards has none. */
+int agent_reset_identity(const char *state_dir);
+
+/* The identity files of an enrolled agent, read into memory. */
+struct identity {
+	char *ca, *cert, *key;
+	int64_t not_before, not_after;
+};
+/* Finishes an interrupted renewal, then loads the identity. */
+int identity_load(struct agent_state *s, struct identity *id, char *err);
+void identity_free(struct identity *id);
+
+/* renew.c: 1 when a certificate valid from not_before to not_after is due
+ * for renewal at now (two thirds of its lifetime have passed). */
+int renew_due(int64_t not_before, int64_t not_after, int64_t now);
+/* Renews: a new key on the device, a CSR signed with it, sent with the
+ * current certificate; the new identity replaces the old once the site
+ * accepted a request made with it. */
+int agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
+    char *err);
+/* Fetches and verifies the site's CRL into the state directory; returns the
+ * path to pass to the HTTPS client, or NULL when none is valid. */
+const char *agent_crl(struct agent_state *s, const struct identity *id,
+    char *path, size_t size);
 
 #endif

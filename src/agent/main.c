@@ -20,6 +20,7 @@ usage(FILE *f)
 	    "       steward-agent run --state DIR [--once] [--hardware-id "
 	    "ID]\n"
 	    "       steward-agent status --state DIR [--json]\n"
+	    "       steward-agent reset-identity --state DIR\n"
 	    "       steward-agent --version\n"
 	    "enroll exits 0 when issued, 3 pending, 4 denied, 1 on error, 2 on "
 	    "usage.\n");
@@ -131,6 +132,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0)
 		return agent_status(state, json);
+	if (strcmp(cmd, "reset-identity") == 0)
+		return agent_reset_identity(state);
 	fprintf(stderr, "steward-agent: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return AGENT_EXIT_USAGE;

@@ -1,5 +1,7 @@
 /* run.c - "steward-agent run" and "status": the enrolled agent's loop; in
  * this version a heartbeat carrying the discovery record. */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,42 +27,37 @@ on_signal(int sig)
 	stop_requested = 1;
 }
 
-struct identity {
-	char *ca, *cert, *key;
+/* What the notification thread tells the main loop. */
+struct channel {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int renew;     /* the site asked for a renewal */
+	int blocked;   /* the site blocked this device */
+	volatile int cancel;
+	int64_t last_id;
+	struct agent_state *s;
+	const char *hwid;
 };
 
-static int
-identity_load(struct agent_state *s, struct identity *id, char *err)
+static const char *
+resp_error(const struct httpc_resp *resp, char *buf, size_t size)
 {
-	memset(id, 0, sizeof(*id));
-	if (strcmp(s->status, "issued") != 0)
-		return err_set(err, "%s holds no issued identity; enroll first",
-		    s->dir);
-	id->ca = state_read(s, AGENT_CA, err);
-	id->cert = id->ca ? state_read(s, AGENT_CERT, err) : NULL;
-	id->key = id->cert ? state_read(s, AGENT_KEY, err) : NULL;
-	return id->key ? 0 : -1;
-}
+	json_t *o = json_loadb(resp->body, resp->len, 0, NULL);
+	const char *e = json_string_value(json_object_get(o, "error"));
 
-static void
-identity_free(struct identity *id)
-{
-	free(id->ca);
-	free(id->cert);
-	if (id->key)
-		OPENSSL_cleanse(id->key, strlen(id->key));
-	free(id->key);
+	str_copy(buf, size, e ? e : "no reason given");
+	json_decref(o);
+	return buf;
 }
 
 static int
-heartbeat(struct agent_state *s, const struct identity *id,
-    const char *hwid, char *err)
+heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
+    const char *crl, char *err)
 {
 	struct discovery d;
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30};
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL};
 	struct httpc_resp resp;
-	char url[400], *body;
-	json_t *o;
+	char url[400], *body, msg[300];
 	int r;
 
 	if (facts_collect(&d, s->hostname[0] ? s->hostname : NULL, hwid,
@@ -75,17 +72,177 @@ heartbeat(struct agent_state *s, const struct identity *id,
 	if (r < 0)
 		return -1;
 	if (resp.status != 200) {
-		o = json_loadb(resp.body, resp.len, 0, NULL);
 		err_set(err, "heartbeat refused (HTTP %ld): %s", resp.status,
-		    json_string_value(json_object_get(o, "error"))
-			? json_string_value(json_object_get(o, "error"))
-			: "no reason given");
-		json_decref(o);
+		    resp_error(&resp, msg, sizeof(msg)));
+		r = resp.status == 403 && strstr(msg, "is blocked") ? -2 : -1;
 		httpc_resp_free(&resp);
-		return -1;
+		return r;
 	}
 	httpc_resp_free(&resp);
 	return 0;
+}
+
+/* One GET /v1/notify; records what arrived in ch. Returns 0 on an answer,
+ * -1 on a transport error, -2 when the site refuses this client. */
+static int
+notify_poll(struct channel *ch, int wait, char *err)
+{
+	struct identity id;
+	struct httpc_resp resp;
+	struct httpc_tls tls;
+	char url[512], msg[300];
+	json_t *o, *n;
+	size_t i;
+	int r;
+
+	if (identity_load(ch->s, &id, err) < 0)
+		return -1;
+	memset(&tls, 0, sizeof(tls));
+	tls.ca_pem = id.ca;
+	tls.cert_pem = id.cert;
+	tls.key_pem = id.key;
+	tls.timeout_secs = wait + 60;
+	tls.cancel = &ch->cancel;
+	str_fmt(url, sizeof(url), "%s/v1/notify?after=%lld&wait=%d",
+	    ch->s->url, (long long)ch->last_id, wait);
+	r = httpc_request("GET", url, &tls, NULL, NULL, &resp, err);
+	identity_free(&id);
+	if (r < 0)
+		return -1;
+	if (resp.status != 200) {
+		err_set(err, "notification channel refused (HTTP %ld): %s",
+		    resp.status, resp_error(&resp, msg, sizeof(msg)));
+		r = resp.status == 403 ? -2 : -1;
+		if (resp.status == 403 && strstr(msg, "is blocked")) {
+			pthread_mutex_lock(&ch->lock);
+			ch->blocked = 1;
+			pthread_cond_signal(&ch->cond);
+			pthread_mutex_unlock(&ch->lock);
+		}
+		httpc_resp_free(&resp);
+		return r;
+	}
+	o = json_loadb(resp.body, resp.len, 0, NULL);
+	httpc_resp_free(&resp);
+	pthread_mutex_lock(&ch->lock);
+	json_array_foreach(json_object_get(o, "notifications"), i, n)
+	{
+		const char *kind = json_string_value(json_object_get(n, "kind"));
+		int64_t nid = json_integer_value(json_object_get(n, "id"));
+
+		if (nid > ch->last_id)
+			ch->last_id = nid;
+		if (kind == NULL)
+			continue;
+		log_info("notification from the site: %s", kind);
+		if (strcmp(kind, "renew") == 0)
+			ch->renew = 1;
+		else if (strcmp(kind, "blocked") == 0)
+			ch->blocked = 1;
+	}
+	pthread_cond_signal(&ch->cond);
+	pthread_mutex_unlock(&ch->lock);
+	json_decref(o);
+	return 0;
+}
+
+/* Keeps one long-poll open while the agent runs; reconnects with jittered
+ * exponential backoff (1 s doubling to 60 s) after failures. */
+static void *
+notify_main(void *arg)
+{
+	struct channel *ch = arg;
+	char err[ERRMSG_MAX];
+	int backoff = 1;
+
+	while (!stop_requested && !ch->cancel) {
+		int r = notify_poll(ch, 300, err);
+		unsigned char j;
+		int ms;
+
+		if (r == 0) {
+			backoff = 1;
+			continue;
+		}
+		if (ch->cancel || stop_requested)
+			break;
+		log_warn("%s", err);
+		if (r == -2 && ch->blocked)
+			break;
+		rand_bytes(&j, 1);
+		ms = backoff * 1000 / 2 + (j * backoff * 1000 / 2) / 255;
+		while (ms > 0 && !stop_requested && !ch->cancel) {
+			usleep(100 * 1000);
+			ms -= 100;
+		}
+		if (backoff < 60)
+			backoff *= 2;
+	}
+	return NULL;
+}
+
+static int
+report_blocked(const struct agent_state *s)
+{
+	log_err("the site blocked this device (client %s); it will not be "
+		"served until an administrator unblocks it, and then it must "
+		"enroll again",
+	    s->client_id);
+	return 1;
+}
+
+/* Renews when due or asked; returns -1 on failure (logged). */
+static int
+maybe_renew(struct agent_state *s, struct identity *id, const char *hwid,
+    int asked)
+{
+	char err[ERRMSG_MAX];
+
+	if (!asked && !renew_due(id->not_before, id->not_after, now_unix()))
+		return 0;
+	log_info("renewing the certificate (%s)",
+	    asked ? "the site asked" : "two thirds of its lifetime passed");
+	if (agent_renew(s, id, hwid, err) < 0) {
+		log_warn("renewal failed: %s", err);
+		return -1;
+	}
+	identity_free(id);
+	if (identity_load(s, id, err) < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_once(struct agent_state *s, struct identity *id, const char *hwid)
+{
+	struct channel ch;
+	char err[ERRMSG_MAX], crl[PATH_MAX];
+	const char *crlp = agent_crl(s, id, crl, sizeof(crl));
+	int r;
+
+	r = heartbeat(s, id, hwid, crlp, err);
+	if (r < 0) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		if (r == -2)
+			report_blocked(s);
+		return 1;
+	}
+	printf("heartbeat sent: client %s to %s\n", s->client_id, s->url);
+	/* Anything queued for us (a renewal request), without waiting. */
+	memset(&ch, 0, sizeof(ch));
+	pthread_mutex_init(&ch.lock, NULL);
+	pthread_cond_init(&ch.cond, NULL);
+	ch.s = s;
+	if (notify_poll(&ch, 0, err) < 0)
+		log_warn("%s", err);
+	if (ch.blocked)
+		return report_blocked(s);
+	r = maybe_renew(s, id, hwid, ch.renew) < 0 ? 1 : 0;
+	pthread_mutex_destroy(&ch.lock);
+	pthread_cond_destroy(&ch.cond);
+	return r;
 }
 
 int
@@ -93,9 +250,11 @@ agent_run(const struct run_opts *o)
 {
 	struct agent_state s;
 	struct identity id;
-	char err[ERRMSG_MAX];
+	struct channel ch;
+	pthread_t nt;
+	char err[ERRMSG_MAX], crl[PATH_MAX];
 	const char *hwid;
-	int interval = o->interval_secs > 0 ? o->interval_secs : 60;
+	int interval = o->interval_secs > 0 ? o->interval_secs : 60, rc = 0;
 
 	if (state_load(o->state_dir, &s, err) < 0 ||
 	    identity_load(&s, &id, err) < 0) {
@@ -104,35 +263,119 @@ agent_run(const struct run_opts *o)
 	}
 	hwid = o->hardware_id ? o->hardware_id
 			      : (s.hardware_id[0] ? s.hardware_id : NULL);
-	if (o->once) {
-		int r = heartbeat(&s, &id, hwid, err);
+	if (id.not_after <= now_unix()) {
+		char when[32];
 
+		time_iso(id.not_after, when, sizeof(when));
+		fprintf(stderr,
+		    "steward-agent: this device's certificate expired at %s; "
+		    "run 'steward-agent reset-identity' and enroll again with "
+		    "a new token\n",
+		    when);
 		identity_free(&id);
-		if (r < 0) {
-			fprintf(stderr, "steward-agent: %s\n", err);
-			return 1;
-		}
-		printf("heartbeat sent: client %s to %s\n", s.client_id,
-		    s.url);
-		return 0;
+		return 1;
+	}
+	if (o->once) {
+		rc = run_once(&s, &id, hwid);
+		identity_free(&id);
+		return rc;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	memset(&ch, 0, sizeof(ch));
+	pthread_mutex_init(&ch.lock, NULL);
+	pthread_cond_init(&ch.cond, NULL);
+	ch.s = &s;
+	ch.hwid = hwid;
+	pthread_create(&nt, NULL, notify_main, &ch);
 	log_info("running as client %s of %s", s.client_id, s.url);
 	while (!stop_requested) {
+		struct timespec until;
 		unsigned char j;
-		int left;
+		int left, renew, blocked, r;
 
-		if (heartbeat(&s, &id, hwid, err) < 0)
+		r = heartbeat(&s, &id, hwid, agent_crl(&s, &id, crl,
+						  sizeof(crl)),
+		    err);
+		if (r == -2) {
+			rc = report_blocked(&s);
+			break;
+		}
+		if (r < 0)
 			log_warn("%s", err);
+		maybe_renew(&s, &id, hwid, 0);
 		/* Jitter spreads a fleet's check-ins over the interval. */
 		rand_bytes(&j, 1);
 		left = interval - interval / 10 + (j % (interval / 5 + 1));
-		while (left-- > 0 && !stop_requested)
-			sleep(1);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += left;
+		pthread_mutex_lock(&ch.lock);
+		while (!stop_requested && !ch.renew && !ch.blocked &&
+		    pthread_cond_timedwait(&ch.cond, &ch.lock, &until) == 0)
+			;
+		renew = ch.renew;
+		blocked = ch.blocked;
+		ch.renew = 0;
+		pthread_mutex_unlock(&ch.lock);
+		if (blocked) {
+			rc = report_blocked(&s);
+			break;
+		}
+		if (renew)
+			maybe_renew(&s, &id, hwid, 1);
 	}
+	ch.cancel = 1;
+	pthread_join(nt, NULL);
+	pthread_mutex_destroy(&ch.lock);
+	pthread_cond_destroy(&ch.cond);
 	identity_free(&id);
 	log_info("stopped");
+	return rc;
+}
+
+int
+agent_reset_identity(const char *state_dir)
+{
+	static const char *files[] = {AGENT_KEY, AGENT_CERT, AGENT_KEY_NEW,
+	    AGENT_CERT_NEW, AGENT_CRL};
+	struct agent_state s;
+	char err[ERRMSG_MAX], path[PATH_MAX];
+	size_t i;
+	int removed = 0;
+
+	if (state_load(state_dir, &s, err) < 0) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		state_path(&s, files[i], path, sizeof(path));
+		if (unlink(path) == 0) {
+			printf("removed %s\n", path);
+			removed++;
+		} else if (errno != ENOENT) {
+			fprintf(stderr, "steward-agent: cannot remove %s: %s\n",
+			    path, strerror(errno));
+			return 1;
+		}
+	}
+	if (s.client_id[0])
+		printf("removed client id %s\n", s.client_id);
+	if (s.request_id[0])
+		printf("removed pending enrollment request %s\n",
+		    s.request_id);
+	if (s.client_id[0] || s.request_id[0] || s.status[0] ||
+	    s.hardware_id[0]) {
+		s.client_id[0] = s.request_id[0] = s.poll_secret[0] = '\0';
+		s.status[0] = s.hardware_id[0] = s.hostname[0] = '\0';
+		if (state_save(&s, err) < 0) {
+			fprintf(stderr, "steward-agent: %s\n", err);
+			return 1;
+		}
+		removed++;
+	}
+	printf("%s: %s; the site CA pin is kept, enrolling again needs a "
+	       "token\n",
+	    state_dir, removed ? "no identity left" : "held no identity");
 	return 0;
 }
 

@@ -108,6 +108,15 @@ pin_ctx(CURL *curl, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
+static int
+on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
+    curl_off_t uln)
+{
+	const volatile int *cancel = arg;
+
+	return *cancel ? 1 : 0;
+}
+
 static void
 set_blob(CURL *c, CURLoption opt, const char *pem)
 {
@@ -155,6 +164,13 @@ httpc_request(const char *method, const char *url,
 	} else {
 		curl_easy_cleanup(c);
 		return err_set(err, "no trust anchor for %s", url);
+	}
+	if (tls->crl_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CRLFILE, tls->crl_file);
+	if (tls->cancel != NULL) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)tls->cancel);
 	}
 	if (tls->cert_pem != NULL && tls->key_pem != NULL) {
 		set_blob(c, CURLOPT_SSLCERT_BLOB, tls->cert_pem);

@@ -14,6 +14,8 @@ struct httpc_tls {
 	const char *cert_pem; /* client certificate (PEM) or NULL */
 	const char *key_pem;  /* client private key (PEM) or NULL */
 	long timeout_secs;    /* whole request; 0 = 30 s */
+	const char *crl_file; /* check the server against this CRL (PEM) */
+	const volatile int *cancel; /* abort the transfer when set */
 };
 
 struct httpc_resp {

@@ -603,3 +603,25 @@ pki_client_id_valid(const char *id)
 			return 0;
 	return i == 32;
 }
+
+int
+crl_reason_code(const char *name)
+{
+	static const struct {
+		const char *name;
+		int code;
+	} reasons[] = {
+		{"unspecified", 0},
+		{"keyCompromise", 1},
+		{"affiliationChanged", 3},
+		{"superseded", 4},
+		{"cessationOfOperation", 5},
+		{"privilegeWithdrawn", 9},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(name, reasons[i].name) == 0)
+			return reasons[i].code;
+	return -1;
+}

@@ -81,6 +81,10 @@ int pki_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,
 int pki_ed25519_verify(const unsigned char pub[PKI_ED25519_PUB],
     const void *data, size_t len, const unsigned char sig[PKI_ED25519_SIG]);
 
+/* RFC 5280 CRL reason code of a reason name (keyCompromise, superseded,
+ * ...), or -1 for a name Steward does not use. */
+int crl_reason_code(const char *name);
+
 /* Validates a client id: 32 lowercase hex chars. */
 int pki_client_id_valid(const char *id);
 

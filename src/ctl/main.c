@@ -38,6 +38,11 @@ usage(FILE *f)
 	    "  clients show ID\n"
 	    "  clients approve ID...\n"
 	    "  clients deny ID...\n"
+	    "  clients block ID [--reason TEXT]\n"
+	    "  clients unblock ID\n"
+	    "  clients renew ID\n"
+	    "  certs list [--client ID] [--expiring-within DURATION]\n"
+	    "  certs revoke SERIAL|--client ID [--reason REASON]\n"
 	    "  site show\n"
 	    "  site set-approval manual|trusted|all [--trusted-domain "
 	    "SUFFIX]...\n"
@@ -118,7 +123,7 @@ connect_dir(struct ctl *c, const char *dir, char *err)
 static json_t *
 call(struct ctl *c, const char *method, const char *path, json_t *body)
 {
-	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 30};
+	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 30, NULL, NULL};
 	struct httpc_resp resp;
 	char url[1024], err[ERRMSG_MAX], *text = NULL;
 	json_t *o;
@@ -289,7 +294,103 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 		}
 		return rc;
 	}
-	return fail("usage: clients list|show ID|approve ID...|deny ID...");
+	if (argc >= 2 && strcmp(argv[0], "block") == 0) {
+		json_t *body = json_object();
+
+		if (argc == 4 && strcmp(argv[2], "--reason") == 0)
+			json_object_set_new(body, "reason",
+			    json_string(argv[3]));
+		else if (argc != 2) {
+			json_decref(body);
+			return fail("usage: clients block ID [--reason TEXT]");
+		}
+		if (!pki_client_id_valid(argv[1])) {
+			json_decref(body);
+			return fail("'%s' is not a client id", argv[1]);
+		}
+		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/block",
+		    argv[1]);
+		return show(c, call(c, "POST", path, body), NULL, NULL);
+	}
+	if (argc == 2 && (strcmp(argv[0], "unblock") == 0 ||
+			     strcmp(argv[0], "renew") == 0)) {
+		if (!pki_client_id_valid(argv[1]))
+			return fail("'%s' is not a client id", argv[1]);
+		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/%s", argv[1],
+		    argv[0]);
+		return show(c, call(c, "POST", path, json_object()), NULL,
+		    NULL);
+	}
+	return fail("usage: clients list|show ID|approve ID...|deny ID...|"
+		    "block ID|unblock ID|renew ID");
+}
+
+static int
+cmd_certs(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"SERIAL", "serial", 's'},
+	    {"CLIENT", "client_id", 's'}, {"KIND", "kind", 's'},
+	    {"ISSUED", "issued_at", 't'}, {"EXPIRES", "not_after", 't'},
+	    {"REVOKED", "revoked_at", 't'}, {"REASON", "revoke_reason", 's'},
+	    {NULL, NULL, 0}};
+	char path[256], q[128] = "";
+	int i;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		const char *client = NULL, *within = NULL;
+		int64_t secs;
+
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--client") == 0 && i + 1 < argc)
+				client = argv[++i];
+			else if (strcmp(argv[i], "--expiring-within") == 0 &&
+			    i + 1 < argc)
+				within = argv[++i];
+			else
+				return fail("certs list: unknown option '%s'",
+				    argv[i]);
+		}
+		if (client && !pki_client_id_valid(client))
+			return fail("'%s' is not a client id", client);
+		if (within && (parse_duration(within, &secs) < 0 || secs <= 0))
+			return fail("--expiring-within takes a duration like "
+				    "30d");
+		str_fmt(q, sizeof(q), "%s%s%s%s%s", client ? "client=" : "",
+		    client ? client : "", client && within ? "&" : "",
+		    within ? "expiring_within=" : "", within ? within : "");
+		str_fmt(path, sizeof(path), "/v1/admin/certs%s%s",
+		    q[0] ? "?" : "", q);
+		return show(c, call(c, "GET", path, NULL), "certs", cols);
+	}
+	if (argc >= 2 && strcmp(argv[0], "revoke") == 0) {
+		json_t *body = json_object();
+
+		i = 1;
+		if (strcmp(argv[1], "--client") == 0 && argc >= 3) {
+			json_object_set_new(body, "client",
+			    json_string(argv[2]));
+			i = 3;
+		} else {
+			json_object_set_new(body, "serial",
+			    json_string(argv[1]));
+			i = 2;
+		}
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+				json_object_set_new(body, "reason",
+				    json_string(argv[++i]));
+			else {
+				json_decref(body);
+				return fail("certs revoke: unknown option "
+					    "'%s'",
+				    argv[i]);
+			}
+		}
+		return show(c, call(c, "POST", "/v1/admin/certs/revoke", body),
+		    NULL, NULL);
+	}
+	return fail("usage: certs list [--client ID] [--expiring-within D] | "
+		    "certs revoke SERIAL|--client ID [--reason R]");
 }
 
 static int
@@ -423,6 +524,8 @@ main(int argc, char **argv)
 		rc = cmd_token(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "clients") == 0)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "certs") == 0)
+		rc = cmd_certs(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "site") == 0)
 		rc = cmd_site(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "audit") == 0)

@@ -468,6 +468,16 @@ db_client_decide(struct db *db, const char *id, const char *status,
 }
 
 int
+db_client_set_cert(struct db *db, const char *id, const char *serial,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(serial)};
+
+	return db_exec(db, "UPDATE clients SET cert_serial = $2 WHERE id = $1",
+	    p, NP(p), NULL, err);
+}
+
+int
 db_client_seen(struct db *db, const char *id, const char *hostname,
     const char *discovery, int64_t now, char *err)
 {
@@ -625,4 +635,293 @@ db_audit_list(struct db *db, int limit)
 	    "SELECT id, at, actor, action, target, detail FROM (SELECT * FROM "
 	    "audit ORDER BY id DESC LIMIT $1) AS recent ORDER BY id",
 	    p, NP(p), "iissss");
+}
+
+/* --- certificate lifecycle --- */
+
+#define CERT_COLUMNS                                                           \
+	"SELECT serial, client_id, kind, hardware_id, not_after, issued_at, "  \
+	"revoked_at, revoke_reason, first_used_at FROM certs "
+
+static void
+cert_fill(const struct db_result *r, int row, struct db_cert *c)
+{
+	memset(c, 0, sizeof(*c));
+	cell_copy(r, row, 0, c->serial, sizeof(c->serial));
+	cell_copy(r, row, 1, c->client_id, sizeof(c->client_id));
+	cell_copy(r, row, 2, c->kind, sizeof(c->kind));
+	cell_copy(r, row, 3, c->hardware_id, sizeof(c->hardware_id));
+	c->not_after = cell_int(r, row, 4);
+	c->issued_at = cell_int(r, row, 5);
+	c->revoked_at = cell_int(r, row, 6);
+	cell_copy(r, row, 7, c->revoke_reason, sizeof(c->revoke_reason));
+	c->first_used_at = cell_int(r, row, 8);
+}
+
+int
+db_cert_get(struct db *db, const char *serial, struct db_cert *c)
+{
+	struct db_param p[] = {DB_TEXT(serial)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db, CERT_COLUMNS "WHERE serial = $1", p, NP(p), &r,
+		NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found)
+		cert_fill(r, 0, c);
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_cert_revoke(struct db *db, const char *serial, const char *reason,
+    int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(serial), DB_TEXT(reason), DB_INT(now)};
+	int64_t n = exec_changes(db,
+	    "UPDATE certs SET revoked_at = $3, revoke_reason = $2 WHERE "
+	    "serial = $1 AND revoked_at IS NULL",
+	    p, NP(p), err);
+
+	return n < 0 ? -1 : n == 1;
+}
+
+int
+db_cert_revoke_client(struct db *db, const char *client_id, const char *keep,
+    const char *reason, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(reason),
+	    DB_INT(now), DB_TEXT(keep ? keep : "")};
+	int64_t n = exec_changes(db,
+	    "UPDATE certs SET revoked_at = $3, revoke_reason = $2 WHERE "
+	    "client_id = $1 AND kind = 'client' AND revoked_at IS NULL AND "
+	    "serial <> $4",
+	    p, NP(p), err);
+
+	return n < 0 ? -1 : (int)n;
+}
+
+int
+db_cert_mark_used(struct db *db, const char *serial, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(serial), DB_INT(now)};
+	int64_t n = exec_changes(db,
+	    "UPDATE certs SET first_used_at = $2 WHERE serial = $1 AND "
+	    "first_used_at IS NULL",
+	    p, NP(p), err);
+
+	return n < 0 ? -1 : n == 1;
+}
+
+int
+db_cert_revoked_list(struct db *db, int64_t now, struct db_cert **out,
+    size_t *n)
+{
+	struct db_param p[] = {DB_INT(now)};
+	struct db_result *r;
+	int i;
+
+	*out = NULL;
+	*n = 0;
+	if (db_exec(db,
+		CERT_COLUMNS "WHERE revoked_at IS NOT NULL AND not_after > $1 "
+			     "ORDER BY revoked_at, serial",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	if (r->nrows > 0) {
+		*out = calloc((size_t)r->nrows, sizeof(**out));
+		if (*out == NULL) {
+			db_result_free(r);
+			return -1;
+		}
+	}
+	for (i = 0; i < r->nrows; i++)
+		cert_fill(r, i, &(*out)[i]);
+	*n = (size_t)r->nrows;
+	db_result_free(r);
+	return 0;
+}
+
+#define CERT_LIST_COLUMNS                                                      \
+	"SELECT serial, client_id, kind, fingerprint, hardware_id, "           \
+	"issued_at, not_after, first_used_at, revoked_at, revoke_reason "      \
+	"FROM certs "
+#define CERT_LIST_TYPES "sssssiiiis"
+
+json_t *
+db_cert_list(struct db *db, const char *client_id, int64_t expiring_before)
+{
+	struct db_param p[] = {DB_TEXT(client_id ? client_id : ""),
+	    DB_INT(expiring_before)};
+
+	return query_json(db,
+	    CERT_LIST_COLUMNS
+	    "WHERE ($1 = '' OR client_id = $1) AND ($2 = 0 OR (not_after < $2 "
+	    "AND revoked_at IS NULL)) ORDER BY issued_at, serial",
+	    p, NP(p), CERT_LIST_TYPES);
+}
+
+json_t *
+db_cert_expiring(struct db *db, int64_t before)
+{
+	struct db_param p[] = {DB_INT(before)};
+
+	/* A client's current certificate only: one that a renewal already
+	 * replaced is not a warning. */
+	return query_json(db,
+	    "SELECT c.serial, c.client_id, c.not_after, l.hostname FROM certs "
+	    "c JOIN clients l ON l.id = c.client_id AND l.cert_serial = "
+	    "c.serial WHERE c.kind = 'client' AND c.revoked_at IS NULL AND "
+	    "c.not_after < $1 ORDER BY c.not_after",
+	    p, NP(p), "ssis");
+}
+
+/* --- blocking and re-enrollment --- */
+
+int
+db_client_block(struct db *db, const char *id, const char *reason,
+    const char *by, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(reason), DB_TEXT(by),
+	    DB_INT(now)};
+	int64_t n = exec_changes(db,
+	    "UPDATE clients SET status = 'blocked', status_reason = $2, "
+	    "decided_by = $3, decided_at = $4, blocked_at = $4 WHERE id = $1 "
+	    "AND status <> 'blocked'",
+	    p, NP(p), err);
+
+	if (n < 0)
+		return -1;
+	return n == 1 ? 0 : err_set(err, "client %s is unknown or already "
+					 "blocked",
+				id);
+}
+
+int
+db_client_unblock(struct db *db, const char *id, const char *by, int64_t now,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(by), DB_INT(now)};
+	int64_t n = exec_changes(db,
+	    "UPDATE clients SET status = 'unblocked', status_reason = "
+	    "'unblocked; the device must enroll again', decided_by = $2, "
+	    "decided_at = $3 WHERE id = $1 AND status = 'blocked'",
+	    p, NP(p), err);
+
+	if (n < 0)
+		return -1;
+	return n == 1 ? 0 : err_set(err, "client %s is not blocked", id);
+}
+
+int
+db_client_by_hwid(struct db *db, const char *hardware_id,
+    const char *statuses, struct db_client *c)
+{
+	char pattern[96];
+	const char *pat = pattern;
+	struct db_param p[] = {DB_TEXT(hardware_id), DB_TEXT(pat)};
+	struct db_result *r;
+	int found;
+
+	/* ",approved,unblocked," contains ",status," for the wanted ones. */
+	if (str_fmt(pattern, sizeof(pattern), ",%s,", statuses) < 0)
+		return -1;
+	if (db_exec(db,
+		"SELECT id, status, hostname, hardware_id, cert_serial FROM "
+		"clients WHERE hardware_id = $1 AND instr($2, ',' || status || "
+		"',') > 0 ORDER BY created_at DESC, id LIMIT 1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found) {
+		cell_copy(r, 0, 0, c->id, sizeof(c->id));
+		cell_copy(r, 0, 1, c->status, sizeof(c->status));
+		cell_copy(r, 0, 2, c->hostname, sizeof(c->hostname));
+		cell_copy(r, 0, 3, c->hardware_id, sizeof(c->hardware_id));
+		cell_copy(r, 0, 4, c->cert_serial, sizeof(c->cert_serial));
+	}
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_client_set_replaces(struct db *db, const char *id, const char *replaces,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(id), DB_TEXT(replaces)};
+
+	return db_exec(db, "UPDATE clients SET replaces = $2 WHERE id = $1", p,
+	    NP(p), NULL, err);
+}
+
+int
+db_client_replaces(struct db *db, const char *id, char *out, size_t size)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db, "SELECT replaces FROM clients WHERE id = $1", p, NP(p),
+		&r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1 && db_cell(r, 0, 0) != NULL;
+	if (found)
+		cell_copy(r, 0, 0, out, size);
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_client_merge(struct db *db, const char *from, const char *into,
+    const char *hostname, const char *hardware_id, char *err)
+{
+	struct db_param p[] = {DB_TEXT(from), DB_TEXT(into)};
+	struct db_param q[] = {DB_TEXT(into), DB_TEXT(hostname),
+	    DB_TEXT(hardware_id)};
+	struct db_param d[] = {DB_TEXT(from)};
+
+	if (db_exec(db,
+		"UPDATE enroll_requests SET client_id = $2 WHERE client_id = $1",
+		p, NP(p), NULL, err) < 0 ||
+	    db_exec(db,
+		"UPDATE clients SET hostname = $2, hardware_id = $3 WHERE id = "
+		"$1",
+		q, NP(q), NULL, err) < 0 ||
+	    db_exec(db, "DELETE FROM clients WHERE id = $1", d, NP(d), NULL,
+		err) < 0)
+		return -1;
+	return 0;
+}
+
+/* --- notifications --- */
+
+int
+db_notify_add(struct db *db, const char *client_id, const char *kind,
+    int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(kind), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO notifications (client_id, kind, created_at) VALUES "
+	    "($1, $2, $3)",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_notify_take(struct db *db, const char *client_id, int64_t after,
+    int64_t now)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(after), DB_INT(now)};
+
+	if (after > 0)
+		db_exec(db,
+		    "UPDATE notifications SET delivered_at = $3 WHERE client_id "
+		    "= $1 AND id <= $2 AND delivered_at IS NULL",
+		    p, NP(p), NULL, NULL);
+	return query_json(db,
+	    "SELECT id, kind, created_at FROM notifications WHERE client_id = "
+	    "$1 AND id > $2 AND delivered_at IS NULL ORDER BY id",
+	    p, 2, "isi");
 }

@@ -114,6 +114,8 @@ json_t *db_client_list(struct db *db, const char *status);
 int db_client_decide(struct db *db, const char *id, const char *status,
     const char *source, const char *by, const char *serial, int64_t now,
     char *err);
+int db_client_set_cert(struct db *db, const char *id, const char *serial,
+    char *err);
 int db_client_seen(struct db *db, const char *id, const char *hostname,
     const char *discovery, int64_t now, char *err);
 
@@ -141,6 +143,64 @@ int db_cert_insert(struct db *db, const char *serial, const char *client_id,
     int64_t not_after, int64_t now, char *err);
 /* 1 when serial is a live (unrevoked) certificate of client_id. */
 int db_cert_live(struct db *db, const char *serial, const char *client_id);
+
+/* Certificates: revocation, use, listing. reason is an RFC 5280 CRL
+ * reason name (see crl_reason_code()). */
+struct db_cert {
+	char serial[41];
+	char client_id[33];
+	char kind[8];
+	char hardware_id[130];
+	int64_t not_after;
+	int64_t issued_at;
+	int64_t revoked_at; /* 0 = live */
+	char revoke_reason[32];
+	int64_t first_used_at;
+};
+int db_cert_get(struct db *db, const char *serial, struct db_cert *c);
+/* Revokes one certificate; 1 revoked now, 0 already revoked/unknown. */
+int db_cert_revoke(struct db *db, const char *serial, const char *reason,
+    int64_t now, char *err);
+/* Revokes every live certificate of a client (except keep, may be NULL);
+ * returns how many. */
+int db_cert_revoke_client(struct db *db, const char *client_id,
+    const char *keep, const char *reason, int64_t now, char *err);
+/* Marks first use; 1 when this call was the first use. */
+int db_cert_mark_used(struct db *db, const char *serial, int64_t now,
+    char *err);
+/* Revoked certificates not yet expired at now, for the CRL (malloc'ed). */
+int db_cert_revoked_list(struct db *db, int64_t now,
+    struct db_cert **out, size_t *n);
+/* Lists certificates; client may be NULL, expiring_before 0 for all. */
+json_t *db_cert_list(struct db *db, const char *client_id,
+    int64_t expiring_before);
+/* Live client certificates expiring before t (for expiry warnings). */
+json_t *db_cert_expiring(struct db *db, int64_t before);
+
+/* Blocking. */
+int db_client_block(struct db *db, const char *id, const char *reason,
+    const char *by, int64_t now, char *err);
+int db_client_unblock(struct db *db, const char *id, const char *by,
+    int64_t now, char *err);
+/* The client holding hardware_id in one of the given statuses (a
+ * comma-free list like "blocked" or "approved,unblocked"), newest first. */
+int db_client_by_hwid(struct db *db, const char *hardware_id,
+    const char *statuses, struct db_client *c);
+/* Carries a re-enrollment over to the client it replaces: the request moves
+ * to the old client and the temporary client row is removed. */
+int db_client_merge(struct db *db, const char *from, const char *into,
+    const char *hostname, const char *hardware_id, char *err);
+int db_client_replaces(struct db *db, const char *id, char *out,
+    size_t size);
+int db_client_set_replaces(struct db *db, const char *id,
+    const char *replaces, char *err);
+
+/* Notification queue of a client's long-poll channel. */
+int db_notify_add(struct db *db, const char *client_id, const char *kind,
+    int64_t now, char *err);
+/* Marks ids <= after delivered, then returns the rest still pending. */
+json_t *db_notify_take(struct db *db, const char *client_id, int64_t after,
+    int64_t now);
 
 /* Audit trail. */
 int db_audit(struct db *db, const char *actor, const char *action,

@@ -10,13 +10,14 @@
 #include "common/util.h"
 #include "crypto/token.h"
 #include "init.h"
+#include "lifecycle.h"
 #include "server.h"
 
 #define TOKEN_TTL_MAX (365 * 86400)
 #define TOKEN_USES_MAX 1000000
 
-static int
-audit(struct request *r, const char *action, const char *target,
+int
+admin_audit(struct request *r, const char *action, const char *target,
     const char *detail)
 {
 	char err[ERRMSG_MAX];
@@ -93,7 +94,7 @@ h_admin_token_create(struct request *r)
 	if (db_begin(r->db, err) < 0 ||
 	    db_token_insert(r->db, t.id, hash, r->peer->id, now, now + ttl,
 		uses, trusted, err) < 0 ||
-	    audit(r, "token.create", t.id, detail) < 0 ||
+	    admin_audit(r, "token.create", t.id, detail) < 0 ||
 	    db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		OPENSSL_cleanse(text, sizeof(text));
@@ -137,7 +138,7 @@ h_admin_token_revoke(struct request *r)
 		reply_error(r, 404, "%s", err);
 		return;
 	}
-	if (audit(r, "token.revoke", r->param, NULL) < 0 ||
+	if (admin_audit(r, "token.revoke", r->param, NULL) < 0 ||
 	    db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		reply_error(r, 500, "%s", err);
@@ -199,9 +200,9 @@ void
 h_admin_client_approve(struct request *r)
 {
 	struct db_client c;
-	struct db_enroll e;
-	char err[ERRMSG_MAX], serial[PKI_SERIAL_HEX];
+	char err[ERRMSG_MAX], serial[PKI_SERIAL_HEX], id[33];
 	char *cert = NULL;
+	int revoked;
 
 	if (db_begin(r->db, err) < 0) {
 		reply_error(r, 503, "%s", err);
@@ -211,30 +212,21 @@ h_admin_client_approve(struct request *r)
 		db_rollback(r->db);
 		return;
 	}
-	if (db_enroll_latest_for_client(r->db, c.id, &e) < 0) {
-		db_rollback(r->db);
-		reply_error(r, 500, "client %s has no enrollment request",
-		    c.id);
-		return;
-	}
-	if (issue_client_cert(r->srv, r->db, c.id, c.hardware_id, e.csr,
-		&cert, serial, err) < 0 ||
-	    db_enroll_set_cert(r->db, e.id, cert, err) < 0 ||
-	    db_client_decide(r->db, c.id, "approved", "manual", r->peer->id,
-		serial, now_unix(), err) < 0 ||
-	    audit(r, "client.approve", c.id, c.hostname) < 0 ||
+	if (approve_request(r->srv, r->db, c.id, NULL, "manual", r->peer->id,
+		&cert, serial, id, &revoked, err) < 0 ||
+	    admin_audit(r, "client.approve", id, c.hostname) < 0 ||
 	    db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
-		db_enroll_clear(&e);
 		free(cert);
 		reply_error(r, 500, "cannot approve %s: %s", c.id, err);
 		return;
 	}
-	db_enroll_clear(&e);
 	free(cert);
+	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
+		log_err("%s", err);
 	reply_json(r, 200,
-	    json_pack("{s:s,s:s,s:s}", "client_id", c.id, "status",
-		"approved", "certificate_serial", serial));
+	    json_pack("{s:s,s:s,s:s}", "client_id", id, "status", "approved",
+		"certificate_serial", serial));
 }
 
 void
@@ -253,7 +245,7 @@ h_admin_client_deny(struct request *r)
 	}
 	if (db_client_decide(r->db, c.id, "denied", NULL, r->peer->id, NULL,
 		now_unix(), err) < 0 ||
-	    audit(r, "client.deny", c.id, c.hostname) < 0 ||
+	    admin_audit(r, "client.deny", c.id, c.hostname) < 0 ||
 	    db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		reply_error(r, 500, "cannot deny %s: %s", c.id, err);
@@ -333,7 +325,7 @@ h_admin_site_approval(struct request *r)
 	    db_setting_set(r->db, "approval", mode, err) < 0 ||
 	    (dtext && db_setting_set(r->db, "trusted_domains", dtext, err) <
 		    0) ||
-	    audit(r, "site.set-approval", r->srv->cfg.name, detail) < 0 ||
+	    admin_audit(r, "site.set-approval", r->srv->cfg.name, detail) < 0 ||
 	    db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		json_decref(o);

@@ -23,6 +23,20 @@ h_heartbeat(struct request *r)
 		reply_error(r, 400, "%s", err);
 		return;
 	}
+	{
+		struct db_cert cur;
+
+		if (db_cert_get(r->db, r->peer->serial, &cur) == 0 &&
+		    cur.hardware_id[0] &&
+		    strcmp(cur.hardware_id, d.hardware_id) != 0) {
+			client_quarantine(r->srv, r->db, r->peer->id,
+			    cur.hardware_id, d.hardware_id, "heartbeat");
+			reply_error(r, 403, "client %s is blocked: identity "
+					    "used from two devices",
+			    r->peer->id);
+			return;
+		}
+	}
 	disc = discovery_to_json(&d);
 	if (disc == NULL ||
 	    db_client_seen(r->db, r->peer->id, d.hostname, disc, now, err) <

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/discovery.h"
+#include "lifecycle.h"
 #include "server.h"
 
 #define POLL_HEADER "X-Steward-Poll-Secret"
@@ -125,6 +126,8 @@ h_enroll(struct request *r)
 	struct db_token t;
 	char err[ERRMSG_MAX], client_id[33], req_id[33], srcbuf[300];
 	char serial[PKI_SERIAL_HEX], poll_hash[PKI_FPR_HEX], poll_b64[64];
+	char replaces[33] = "", final_id[33] = "";
+	int revoked = 0;
 	unsigned char poll[32];
 	const char *source;
 	char *disc = NULL, *cert_pem = NULL;
@@ -147,6 +150,26 @@ h_enroll(struct request *r)
 		goto out;
 	}
 	EVP_PKEY_free(pub);
+
+	/* A blocked device stays out, whatever key and token it brings. */
+	{
+		struct db_client b;
+
+		if (db_client_by_hwid(r->db, er->disc.hardware_id, "blocked",
+			&b) == 0) {
+			reply_error(r, 403,
+			    "this device (hardware id %s) belongs to blocked "
+			    "client %s; an administrator must unblock it "
+			    "before it can enroll again",
+			    er->disc.hardware_id, b.id);
+			goto out;
+		}
+		/* A known device with a new key (re-imaged, or unblocked) is
+		 * a new request that replaces its old identity. */
+		if (db_client_by_hwid(r->db, er->disc.hardware_id,
+			"approved,unblocked", &b) == 0)
+			str_copy(replaces, sizeof(replaces), b.id);
+	}
 
 	rand_id(client_id);
 	rand_id(req_id);
@@ -174,39 +197,39 @@ h_enroll(struct request *r)
 	if (db_client_insert(r->db, client_id, "pending", er->disc.hostname,
 		er->disc.hardware_id, source ? source : "manual", t.id, disc,
 		now_unix(), err) < 0 ||
+	    (replaces[0] &&
+		db_client_set_replaces(r->db, client_id, replaces, err) < 0) ||
 	    db_enroll_insert(r->db, req_id, client_id, poll_hash, er->csr,
 		r->addr, now_unix(), err) < 0) {
 		db_rollback(r->db);
 		reply_error(r, 500, "%s", err);
 		goto out;
 	}
-	if (source != NULL) {
-		/* Signed inside the transaction: a certificate is recorded if
-		 * and only if the client that holds it is. */
-		if (issue_client_cert(r->srv, r->db, client_id,
-			er->disc.hardware_id, er->csr, &cert_pem, serial,
-			err) < 0 ||
-		    db_enroll_set_cert(r->db, req_id, cert_pem, err) < 0 ||
-		    db_client_decide(r->db, client_id, "approved", source,
-			"site", serial, now_unix(), err) < 0) {
-			db_rollback(r->db);
-			reply_error(r, 500, "cannot issue the certificate: %s",
-			    err);
-			goto out;
-		}
+	/* Signed inside the transaction: a certificate is recorded if and
+	 * only if the client that holds it is. */
+	if (source != NULL &&
+	    approve_request(r->srv, r->db, client_id, req_id, source, "site",
+		&cert_pem, serial, final_id, &revoked, err) < 0) {
+		db_rollback(r->db);
+		reply_error(r, 500, "cannot issue the certificate: %s", err);
+		goto out;
 	}
 	if (db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		reply_error(r, 500, "%s", err);
 		goto out;
 	}
-	log_info("enrollment of %s (%s, hardware id %s) from %s: %s",
-	    client_id, er->disc.hostname, er->disc.hardware_id, r->addr,
-	    source ? source : "pending approval");
+	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
+		log_err("%s", err);
+	log_info("enrollment of %s (%s, hardware id %s) from %s: %s%s%s",
+	    source ? final_id : client_id, er->disc.hostname,
+	    er->disc.hardware_id, r->addr,
+	    source ? source : "pending approval",
+	    replaces[0] ? "; re-enrollment of " : "", replaces);
 	if (source != NULL)
 		reply_json(r, 200,
 		    json_pack("{s:s,s:s,s:s,s:s,s:s}", "status", "issued",
-			"client_id", client_id, "approval", source,
+			"client_id", final_id, "approval", source,
 			"certificate", cert_pem, "ca_certificate",
 			r->srv->ca_pem));
 	else

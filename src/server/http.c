@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,7 +24,6 @@
 #include "server.h"
 
 #define BODY_MAX_ANY (1024 * 1024)
-#define IDLE_TIMEOUT_SECS 120
 
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
@@ -36,6 +36,46 @@ make_bev(struct event_base *base, void *arg)
 	return bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+}
+
+/* Runs for each certificate of a client's chain during the handshake. On
+ * top of OpenSSL's checks: a revoked site certificate is refused here
+ * (except one revoked by a block, which completes the handshake so the
+ * request can be answered 403 naming the block); an expired one is logged
+ * with what the device must do. */
+static int
+verify_client(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct server *srv = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+	char serial[PKI_SERIAL_HEX] = "?", uri[PKI_URI_MAX] = "?";
+
+	if (X509_STORE_CTX_get_error_depth(x) != 0 || cert == NULL)
+		return ok;
+	pki_cert_serial(cert, serial);
+	if (!ok) {
+		int e = X509_STORE_CTX_get_error(x);
+
+		pki_cert_uri(cert, uri, sizeof(uri));
+		if (e == X509_V_ERR_CERT_HAS_EXPIRED)
+			log_warn("refused expired certificate %s (%s): the "
+				 "device must enroll again",
+			    serial, uri);
+		else
+			log_info("refused client certificate %s (%s): %s",
+			    serial, uri, X509_verify_cert_error_string(e));
+		return 0;
+	}
+	if (revoked_check(&srv->revoked, serial) == REVOKED_YES) {
+		pki_cert_uri(cert, uri, sizeof(uri));
+		log_info("refused revoked certificate %s (%s) in the handshake",
+		    serial, uri);
+		X509_STORE_CTX_set_error(x, X509_V_ERR_CERT_REVOKED);
+		return 0;
+	}
+	return 1;
 }
 
 static int
@@ -60,6 +100,9 @@ tls_setup(struct server *srv, char *err)
 		return err_set(err, "cannot load the TLS certificate %s and "
 				    "key %s",
 		    path, kpath);
+	srv->tls_cert = pki_cert_read(path, err);
+	if (srv->tls_cert == NULL)
+		return -1;
 	/* Client certificates are verified during the handshake against the
 	 * site CA (and the enterprise CA when configured). No certificate is
 	 * allowed for enrollment; the routing table decides the rest. */
@@ -80,7 +123,9 @@ tls_setup(struct server *srv, char *err)
 	}
 	X509_STORE_set_purpose(store, X509_PURPOSE_SSL_CLIENT);
 	SSL_CTX_set_cert_store(ctx, store);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
+	SSL_CTX_set_app_data(ctx, srv);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
+	    verify_client);
 	SSL_CTX_set_verify_depth(ctx, 2);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"stewardd",
 	    8);
@@ -162,19 +207,25 @@ worker_init(struct server *srv, struct worker *w, int fd, char *err)
 	evhttp_set_gencb(w->http, dispatch, w);
 	evhttp_set_max_body_size(w->http, BODY_MAX_ANY);
 	evhttp_set_max_headers_size(w->http, 16 * 1024);
-	evhttp_set_timeout(w->http, IDLE_TIMEOUT_SECS);
+	/* Longer than a notification hold, so a held long-poll is answered
+	 * by the site, not cut by the idle timer. */
+	evhttp_set_timeout(w->http, (int)srv->cfg.notify_hold + 60);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	l = evconnlistener_new(w->base, NULL, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l == NULL || evhttp_bind_listener(w->http, l) == NULL)
 		return err_set(err, "cannot attach the listener");
+	if (worker_notify_init(w) < 0)
+		return err_set(err, "cannot set up the notification channel");
 	return 0;
 }
 
 static void
 worker_free(struct worker *w)
 {
+	if (w->base)
+		worker_notify_free(w);
 	if (w->http)
 		evhttp_free(w->http);
 	if (w->base)
@@ -186,16 +237,35 @@ int
 server_refresh_crl(struct server *srv, struct db *db, char *err)
 {
 	char num[32];
-	int64_t n = 0;
+	int64_t n = 0, now = now_unix();
 	unsigned char *der;
-	size_t len;
+	struct db_cert *certs;
+	struct pki_revoked *list = NULL;
+	size_t len, count, i;
+	int r;
 
+	if (db_cert_revoked_list(db, now, &certs, &count) < 0)
+		return err_set(err, "cannot read revoked certificates");
+	if (count > 0 && (list = calloc(count, sizeof(*list))) == NULL) {
+		free(certs);
+		return err_set(err, "out of memory");
+	}
+	for (i = 0; i < count; i++) {
+		int code = crl_reason_code(certs[i].revoke_reason);
+
+		str_copy(list[i].serial, sizeof(list[i].serial),
+		    certs[i].serial);
+		list[i].revoked_at = certs[i].revoked_at;
+		list[i].reason = code < 0 ? 0 : code;
+	}
+	free(certs);
 	if (db_setting_get(db, "crl_number", num, sizeof(num)) == 0)
 		parse_int64(num, 0, INT64_MAX - 1, &n);
 	n++;
-	/* No revocations exist yet; the next issue fills the list. */
-	if (signer_issue_crl(&srv->signer, NULL, 0, n, CRL_NEXT_UPDATE_SECS,
-		&der, &len, err) < 0)
+	r = signer_issue_crl(&srv->signer, list, count, n,
+	    srv->cfg.crl_validity, &der, &len, err);
+	free(list);
+	if (r < 0)
 		return -1;
 	str_fmt(num, sizeof(num), "%lld", (long long)n);
 	if (db_setting_set(db, "crl_number", num, err) < 0) {
@@ -206,8 +276,17 @@ server_refresh_crl(struct server *srv, struct db *db, char *err)
 	free(srv->crl_der);
 	srv->crl_der = der;
 	srv->crl_len = len;
+	srv->crl_issued = now;
 	pthread_mutex_unlock(&srv->crl_lock);
 	return 0;
+}
+
+int
+server_revocations_changed(struct server *srv, struct db *db, char *err)
+{
+	if (revoked_reload(&srv->revoked, db, err) < 0)
+		return -1;
+	return server_refresh_crl(srv, db, err);
 }
 
 static int
@@ -238,6 +317,19 @@ load_public(struct server *srv, char *err)
 	return 0;
 }
 
+/* Idle notification connections are file descriptors: allow as many as the
+ * hard limit does. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void
 write_url(struct server *srv)
 {
@@ -262,6 +354,7 @@ server_run(const struct site_config *cfg, const char *listen_override)
 	srv.cfg = *cfg;
 	srv.signer.fd = -1;
 	pthread_mutex_init(&srv.crl_lock, NULL);
+	revoked_init(&srv.revoked);
 	if (listen_override != NULL &&
 	    parse_hostport(listen_override, srv.cfg.listen_host,
 		sizeof(srv.cfg.listen_host), &srv.cfg.listen_port) < 0) {
@@ -292,7 +385,7 @@ server_run(const struct site_config *cfg, const char *listen_override)
 		site_path(&srv.cfg, SITE_DB, path, sizeof(path));
 		db = db_open(path, err);
 	}
-	if (db == NULL || server_refresh_crl(&srv, db, err) < 0) {
+	if (db == NULL || server_revocations_changed(&srv, db, err) < 0) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -302,6 +395,7 @@ server_run(const struct site_config *cfg, const char *listen_override)
 			 "is approved automatically; this is unsafe outside a "
 			 "lab (stewardctl site set-approval trusted)");
 
+	raise_fd_limit();
 	evthread_use_pthreads();
 	srv.nworkers = srv.cfg.workers > 0 ? srv.cfg.workers
 					   : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -340,6 +434,10 @@ server_run(const struct site_config *cfg, const char *listen_override)
 	for (i = 0; i < srv.nworkers; i++)
 		pthread_create(&srv.workers[i].thread, NULL, worker_main,
 		    &srv.workers[i]);
+	if (tasks_start(&srv, err) < 0) {
+		log_err("%s", err);
+		goto out_threads;
+	}
 	write_url(&srv);
 	printf("stewardd: listening on %s\n", srv.url);
 	fflush(stdout);
@@ -350,11 +448,13 @@ server_run(const struct site_config *cfg, const char *listen_override)
 			break;
 	} while (sig == SIGHUP);
 	log_info("signal %d: shutting down", sig);
+	rc = 0;
+	tasks_stop(&srv);
+out_threads:
 	for (i = 0; i < srv.nworkers; i++)
 		event_base_loopbreak(srv.workers[i].base);
 	for (i = 0; i < srv.nworkers; i++)
 		pthread_join(srv.workers[i].thread, NULL);
-	rc = 0;
 out_workers:
 	for (i = 0; i < srv.nworkers; i++)
 		worker_free(&srv.workers[i]);
@@ -364,6 +464,8 @@ out:
 	signer_stop(&srv.signer);
 	SSL_CTX_free(srv.ssl);
 	X509_free(srv.ca);
+	X509_free(srv.tls_cert);
+	revoked_free(&srv.revoked);
 	free(srv.ca_pem);
 	free(srv.crl_der);
 	pthread_mutex_destroy(&srv.crl_lock);

@@ -103,6 +103,8 @@ write_config(const struct site_config *c, const struct init_opts *o,
 		"listen = %s\n"
 		"client_cert_lifetime = %s\n"
 		"enterprise_ca = %s\n"
+		"crl_validity = 7d\n"
+		"notify_hold = 5m\n"
 		"workers = 0\n"
 		"log_level = info\n",
 		c->name, o->listen ? o->listen : "127.0.0.1:8443", lt,
@@ -125,9 +127,10 @@ server_san(const struct site_config *c, char *out, size_t size)
 
 static int
 init_db(const struct site_config *c, const struct init_opts *o,
-    const char *admin_serial, X509 *admin_cert, char *err)
+    const char *admin_serial, X509 *admin_cert, X509 *tls_cert, char *err)
 {
-	char path[PATH_MAX], fpr[PKI_FPR_HEX];
+	char path[PATH_MAX], fpr[PKI_FPR_HEX], tfpr[PKI_FPR_HEX];
+	char tserial[PKI_SERIAL_HEX];
 	struct db *db;
 	json_t *domains = json_array();
 	char *dtext;
@@ -147,6 +150,8 @@ init_db(const struct site_config *c, const struct init_opts *o,
 	dtext = json_dumps(domains, JSON_COMPACT);
 	json_decref(domains);
 	pki_cert_fingerprint(admin_cert, fpr);
+	pki_cert_fingerprint(tls_cert, tfpr);
+	pki_cert_serial(tls_cert, tserial);
 	if (db_begin(db, err) == 0) {
 		if (db_setting_set(db, "approval",
 			o->approval ? o->approval : "trusted", err) == 0 &&
@@ -157,6 +162,8 @@ init_db(const struct site_config *c, const struct init_opts *o,
 		    db_cert_insert(db, admin_serial, "admin", "admin", fpr,
 			NULL, pki_cert_not_after(admin_cert), now_unix(),
 			err) == 0 &&
+		    db_cert_insert(db, tserial, "site", "server", tfpr, NULL,
+			pki_cert_not_after(tls_cert), now_unix(), err) == 0 &&
 		    db_audit(db, "stewardd init", "site.init", c->name,
 			o->approval ? o->approval : "trusted", now_unix(),
 			err) == 0 &&
@@ -310,7 +317,7 @@ site_init(const struct init_opts *o, char *err)
 		if (pki_cert_write(path, ent, err) < 0)
 			goto out;
 	}
-	if (init_db(&c, o, serial, admin, err) < 0)
+	if (init_db(&c, o, serial, admin, tls, err) < 0)
 		goto out;
 	if (write_config(&c, o, err) < 0)
 		goto out;

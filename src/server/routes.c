@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "lifecycle.h"
 #include "proto/discovery.h"
 #include "server.h"
 
@@ -25,6 +26,8 @@ const struct route routes[] = {
 	{EVHTTP_REQ_GET, "/v1/crl", ROLE_ANYONE, 0, h_crl},
 	{EVHTTP_REQ_POST, "/v1/heartbeat", ROLE_CLIENT, HEARTBEAT_BODY_MAX,
 	    h_heartbeat},
+	{EVHTTP_REQ_GET, "/v1/notify", ROLE_CLIENT, 0, h_notify},
+	{EVHTTP_REQ_POST, "/v1/renew", ROLE_CLIENT, ENROLL_BODY_MAX, h_renew},
 	{EVHTTP_REQ_POST, "/v1/admin/tokens", ROLE_ADMIN, ADMIN_BODY_MAX,
 	    h_admin_token_create},
 	{EVHTTP_REQ_GET, "/v1/admin/tokens", ROLE_ADMIN, 0,
@@ -39,6 +42,15 @@ const struct route routes[] = {
 	    ADMIN_BODY_MAX, h_admin_client_approve},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/deny", ROLE_ADMIN,
 	    ADMIN_BODY_MAX, h_admin_client_deny},
+	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/block", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_client_block},
+	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/unblock", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_client_unblock},
+	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/renew", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_client_renew},
+	{EVHTTP_REQ_GET, "/v1/admin/certs", ROLE_ADMIN, 0, h_admin_certs_list},
+	{EVHTTP_REQ_POST, "/v1/admin/certs/revoke", ROLE_ADMIN, ADMIN_BODY_MAX,
+	    h_admin_certs_revoke},
 	{EVHTTP_REQ_GET, "/v1/admin/site", ROLE_ADMIN, 0, h_admin_site_show},
 	{EVHTTP_REQ_POST, "/v1/admin/site/approval", ROLE_ADMIN,
 	    ADMIN_BODY_MAX, h_admin_site_approval},
@@ -240,6 +252,16 @@ method_name(int m)
 	}
 }
 
+static void
+client_reason(struct db *db, const char *id, char *out, size_t size)
+{
+	json_t *c = db_client_show(db, id);
+	const char *s = json_string_value(json_object_get(c, "status_reason"));
+
+	str_copy(out, size, s ? s : "");
+	json_decref(c);
+}
+
 /* The role check: one place, before any handler or body parser runs. */
 static int
 authorize(struct request *r)
@@ -272,6 +294,23 @@ authorize(struct request *r)
 			    p->id);
 			return -1;
 		}
+		if (strcmp(c.status, "blocked") == 0) {
+			char reason[256] = "";
+
+			client_reason(r->db, p->id, reason, sizeof(reason));
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(r->req),
+			    "Connection", "close");
+			reply_error(r, 403, "client %s is blocked: %s", p->id,
+			    reason[0] ? reason : "no reason given");
+			return -1;
+		}
+		if (strcmp(c.status, "unblocked") == 0) {
+			reply_error(r, 403,
+			    "client %s was unblocked and must enroll again",
+			    p->id);
+			return -1;
+		}
 		if (strcmp(c.status, "approved") != 0) {
 			reply_error(r, 403, "client %s is %s, not approved",
 			    p->id, c.status);
@@ -279,10 +318,18 @@ authorize(struct request *r)
 		}
 		if (db_cert_live(r->db, p->serial, p->id) != 1) {
 			reply_error(r, 403,
-			    "certificate %s of client %s is not current",
+			    "certificate %s of client %s is revoked or not "
+			    "current",
 			    p->serial, p->id);
 			return -1;
 		}
+		if (!p->used) {
+			/* Once per connection: record the certificate's
+			 * first use (a renewal completes here). */
+			cert_first_use(r->srv, r->db, p->id, p->serial);
+			((struct peer *)p)->used = 1;
+		}
+		conn_register(r);
 		return 0;
 	case ROLE_ADMIN:
 		if (p->kind != PEER_ADMIN ||

@@ -13,12 +13,12 @@
 
 #include "crypto/pki.h"
 #include "db/db.h"
+#include "revoked.h"
 #include "signer.h"
 #include "site.h"
 
-#define CRL_NEXT_UPDATE_SECS (7 * 86400)
-
 struct worker;
+struct conn;
 
 struct server {
 	struct site_config cfg;
@@ -33,9 +33,28 @@ struct server {
 	struct signer signer;
 	int nworkers;
 	struct worker *workers;
-	pthread_mutex_t crl_lock; /* guards crl_der */
+	pthread_mutex_t crl_lock; /* guards crl_der, crl_len, crl_issued */
 	unsigned char *crl_der;
 	size_t crl_len;
+	int64_t crl_issued;
+	struct revoked_set revoked;
+	X509 *tls_cert; /* the MP certificate, for expiry warnings */
+	pthread_t tasks_thread;
+	struct event_base *tasks_base;
+	struct db *tasks_db;
+	struct event *crl_ev, *expiry_ev;
+};
+
+/* A message from any thread to one worker's loop. */
+enum poke_kind {
+	POKE_NOTIFY, /* the client has notifications: answer its long-polls */
+	POKE_CLOSE,  /* deliver what is pending, then close every connection
+		      * of the client (it was blocked) */
+};
+
+struct poke {
+	enum poke_kind kind;
+	char client_id[33];
 };
 
 struct worker {
@@ -45,6 +64,15 @@ struct worker {
 	struct evhttp *http;
 	struct db *db; /* this thread's own connection */
 	int fd;
+	/* Client connections this worker serves, by client id (notify.c). */
+	struct conn **conns;
+	size_t nbuckets;
+	size_t nconns;
+	struct event *sweep_ev;  /* expires held long-polls */
+	struct event *poke_ev;   /* wakes the loop for pokes */
+	pthread_mutex_t poke_lock;
+	struct poke *pokes;
+	size_t npokes, poke_cap;
 };
 
 /* Who is on the other end of a connection, from its verified certificate. */
@@ -60,6 +88,8 @@ struct peer {
 	char id[64];     /* client id or admin name */
 	char serial[PKI_SERIAL_HEX];
 	char dns[256];   /* enterprise certificate DNS name */
+	int used;        /* first use of the certificate recorded */
+	struct conn *conn; /* registered client connection, or NULL */
 };
 
 enum role { ROLE_ANYONE, ROLE_ENROLLING, ROLE_CLIENT, ROLE_ADMIN };
@@ -108,6 +138,44 @@ int query_get(struct request *r, const char *key, char *out, size_t size);
 int server_run(const struct site_config *cfg, const char *listen_override);
 /* Regenerates the CRL through the signer and caches it. */
 int server_refresh_crl(struct server *srv, struct db *db, char *err);
+/* After a committed revocation: reload the handshake's revoked set and
+ * re-issue the CRL. */
+int server_revocations_changed(struct server *srv, struct db *db, char *err);
+
+/* notify.c: the connection registry and the notification channel. */
+int worker_notify_init(struct worker *w);
+void worker_notify_free(struct worker *w);
+/* Records the connection of an authorized client request (once per
+ * connection). */
+void conn_register(struct request *r);
+/* Sends a poke to every worker (any thread). */
+void server_poke(struct server *srv, enum poke_kind kind,
+    const char *client_id);
+/* Queues a notification and pokes the workers; the caller commits. */
+int notify_client(struct server *srv, struct db *db, const char *client_id,
+    const char *kind, char *err);
+
+/* lifecycle.c: blocking, quarantine, revocation. Each runs its own
+ * transaction and, after commit, reloads revocations and closes the
+ * client's connections. */
+int client_block(struct server *srv, struct db *db, const char *client_id,
+    const char *reason, const char *actor, const char *detail, char *err);
+
+/* h_lifecycle.c: blocks a client whose certificate was presented with
+ * another hardware id than it was issued to (a cloned image). */
+int client_quarantine(struct server *srv, struct db *db, const char *client_id,
+    const char *cert_hwid, const char *seen_hwid, const char *what);
+
+/* tasks.c: the maintenance thread (CRL re-issue, expiry warnings). */
+int tasks_start(struct server *srv, char *err);
+void tasks_stop(struct server *srv);
+/* Logs a warning for every certificate within 30 days of expiry. */
+void tasks_expiry_warnings(struct server *srv, struct db *db, int64_t now);
+
+/* Records an admin action with the admin's identity (inside or outside a
+ * transaction of the caller). */
+int admin_audit(struct request *r, const char *action, const char *target,
+    const char *detail);
 
 /* Handlers. */
 void h_enroll(struct request *r);
@@ -124,6 +192,13 @@ void h_admin_client_deny(struct request *r);
 void h_admin_site_show(struct request *r);
 void h_admin_site_approval(struct request *r);
 void h_admin_audit(struct request *r);
+void h_notify(struct request *r);
+void h_renew(struct request *r);
+void h_admin_client_block(struct request *r);
+void h_admin_client_unblock(struct request *r);
+void h_admin_client_renew(struct request *r);
+void h_admin_certs_list(struct request *r);
+void h_admin_certs_revoke(struct request *r);
 
 /* Issues a certificate for an approved request through the signer and
  * records it; shared by automatic and manual approval. */

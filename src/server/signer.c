@@ -169,7 +169,7 @@ handle_issue_crl(const struct signer_keys *k, const unsigned char *p,
 	number = (int64_t)get_le(p, 8);
 	next = (int64_t)get_le(p + 8, 8);
 	n = (uint32_t)get_le(p + 16, 4);
-	if (number < 0 || next < 3600 || next > 366 * 86400 ||
+	if (number < 0 || next < 10 || next > 366 * 86400 ||
 	    n > len / 10)
 		return reply_err(out, outlen, "bad ISSUE_CRL header");
 	if (n > 0) {

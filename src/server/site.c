@@ -19,6 +19,8 @@ site_config_defaults(struct site_config *c)
 	c->listen_port = 8443;
 	c->client_cert_lifetime = 365 * 86400;
 	c->log_level = LOG_INFO;
+	c->crl_validity = 7 * 86400;
+	c->notify_hold = 300;
 }
 
 int
@@ -119,6 +121,20 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "line %d: workers must be 0 (one per core) to 64",
 			    line);
 		c->workers = (int)v;
+	} else if (strcmp(key, "crl_validity") == 0) {
+		if (parse_duration(value, &v) < 0 || v < 10 || v > 90 * 86400)
+			return err_set(err,
+			    "line %d: crl_validity must be a duration between "
+			    "10s and 90d",
+			    line);
+		c->crl_validity = v;
+	} else if (strcmp(key, "notify_hold") == 0) {
+		if (parse_duration(value, &v) < 0 || v < 1 || v > 3600)
+			return err_set(err,
+			    "line %d: notify_hold must be a duration between 1s "
+			    "and 1h",
+			    line);
+		c->notify_hold = v;
 	} else if (strcmp(key, "log_level") == 0) {
 		static const char *levels[] = {"error", "warning", "info",
 		    "debug"};

@@ -31,6 +31,8 @@ struct site_config {
 	int enterprise_ca;            /* 1 when ca/enterprise-ca.crt is used */
 	int workers;                  /* 0 = one per core */
 	int log_level;                /* enum log_level */
+	int64_t crl_validity;         /* seconds from issue to nextUpdate */
+	int64_t notify_hold;          /* longest hold of GET /v1/notify */
 };
 
 void site_config_defaults(struct site_config *c);

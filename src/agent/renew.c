@@ -1,0 +1,303 @@
+/* renew.c - the agent's identity over time: loading it, renewing it before
+ * it expires, and keeping the site's CRL. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "agent.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+int
+renew_due(int64_t not_before, int64_t not_after, int64_t now)
+{
+	if (not_after <= not_before)
+		return 1;
+	return now >= not_before + (not_after - not_before) * 2 / 3;
+}
+
+static int64_t
+asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
+}
+
+/* A renewal is committed by renaming the new key, then the new certificate,
+ * over the old ones. If that was interrupted, finish it when the new pair
+ * matches; else drop the leftovers. */
+static void
+finish_swap(struct agent_state *s)
+{
+	char kn[PATH_MAX], cn[PATH_MAX], k[PATH_MAX], c[PATH_MAX];
+	char *key = NULL, *cert = NULL;
+	struct stat st;
+	int match = 0;
+
+	state_path(s, AGENT_KEY_NEW, kn, sizeof(kn));
+	state_path(s, AGENT_CERT_NEW, cn, sizeof(cn));
+	state_path(s, AGENT_KEY, k, sizeof(k));
+	state_path(s, AGENT_CERT, c, sizeof(c));
+	if (stat(cn, &st) < 0)
+		return;
+	key = state_read(s, stat(kn, &st) == 0 ? AGENT_KEY_NEW : AGENT_KEY,
+	    NULL);
+	cert = state_read(s, AGENT_CERT_NEW, NULL);
+	if (key && cert) {
+		BIO *b = BIO_new_mem_buf(key, -1);
+		EVP_PKEY *pk = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)
+				 : NULL;
+		X509 *x = pki_cert_from_pem(cert, strlen(cert), NULL);
+
+		match = pk && x && X509_check_private_key(x, pk) == 1;
+		EVP_PKEY_free(pk);
+		X509_free(x);
+		BIO_free(b);
+	}
+	if (match) {
+		if (stat(kn, &st) == 0)
+			rename(kn, k);
+		rename(cn, c);
+		log_info("completed an interrupted certificate renewal");
+	} else {
+		unlink(kn);
+		unlink(cn);
+	}
+	if (key)
+		OPENSSL_cleanse(key, strlen(key));
+	free(key);
+	free(cert);
+}
+
+int
+identity_load(struct agent_state *s, struct identity *id, char *err)
+{
+	X509 *x;
+
+	memset(id, 0, sizeof(*id));
+	if (strcmp(s->status, "issued") != 0)
+		return err_set(err, "%s holds no issued identity; enroll first",
+		    s->dir);
+	finish_swap(s);
+	id->ca = state_read(s, AGENT_CA, err);
+	id->cert = id->ca ? state_read(s, AGENT_CERT, err) : NULL;
+	id->key = id->cert ? state_read(s, AGENT_KEY, err) : NULL;
+	if (id->key == NULL) {
+		identity_free(id);
+		return -1;
+	}
+	x = pki_cert_from_pem(id->cert, strlen(id->cert), err);
+	if (x == NULL) {
+		identity_free(id);
+		return -1;
+	}
+	id->not_before = asn1_time(X509_get0_notBefore(x));
+	id->not_after = asn1_time(X509_get0_notAfter(x));
+	X509_free(x);
+	return 0;
+}
+
+void
+identity_free(struct identity *id)
+{
+	free(id->ca);
+	free(id->cert);
+	if (id->key)
+		OPENSSL_cleanse(id->key, strlen(id->key));
+	free(id->key);
+	memset(id, 0, sizeof(*id));
+}
+
+static const char *
+body_error(const struct httpc_resp *resp)
+{
+	static __thread char msg[300];
+	json_t *o = json_loadb(resp->body, resp->len, 0, NULL);
+	const char *e = json_string_value(json_object_get(o, "error"));
+
+	str_copy(msg, sizeof(msg), e ? e : "no reason given");
+	json_decref(o);
+	return msg;
+}
+
+int
+agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
+    char *err)
+{
+	struct discovery d;
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, NULL, NULL};
+	struct httpc_resp resp;
+	char kn[PATH_MAX], cn[PATH_MAX], url[400], crl[PATH_MAX];
+	char *csr = NULL, *body, *newkey = NULL;
+	const char *pem;
+	EVP_PKEY *key;
+	json_t *o, *req;
+	X509 *cert = NULL;
+	int r = -1;
+
+	if (id->not_after <= now_unix()) {
+		char when[32];
+
+		time_iso(id->not_after, when, sizeof(when));
+		return err_set(err,
+		    "this device's certificate expired at %s and cannot be "
+		    "renewed; run 'steward-agent reset-identity' and enroll "
+		    "again with a new token",
+		    when);
+	}
+	if (facts_collect(&d, s->hostname[0] ? s->hostname : NULL, hwid, err) <
+	    0)
+		return -1;
+	state_path(s, AGENT_KEY_NEW, kn, sizeof(kn));
+	state_path(s, AGENT_CERT_NEW, cn, sizeof(cn));
+	unlink(kn);
+	unlink(cn);
+	key = pki_key_new_ec();
+	if (key == NULL || pki_key_write(kn, key, err) < 0 ||
+	    pki_csr_make(key, d.hostname, &csr) == NULL) {
+		EVP_PKEY_free(key);
+		return err_set(err, "cannot make a new key and CSR");
+	}
+	req = json_pack("{s:s,s:s}", "csr", csr, "hardware_id", d.hardware_id);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	free(csr);
+	str_fmt(url, sizeof(url), "%s/v1/renew", s->url);
+	tls.crl_file = agent_crl(s, id, crl, sizeof(crl));
+	if (httpc_request("POST", url, &tls, body, NULL, &resp, err) < 0) {
+		free(body);
+		EVP_PKEY_free(key);
+		unlink(kn);
+		return -1;
+	}
+	free(body);
+	o = json_loadb(resp.body, resp.len, 0, NULL);
+	pem = json_string_value(json_object_get(o, "certificate"));
+	if (resp.status != 200 || pem == NULL) {
+		err_set(err, "renewal refused (HTTP %ld): %s", resp.status,
+		    body_error(&resp));
+		goto out;
+	}
+	cert = pki_cert_from_pem(pem, strlen(pem), err);
+	if (cert == NULL || X509_check_private_key(cert, key) != 1) {
+		err_set(err, "the renewed certificate is not for the new key");
+		goto out;
+	}
+	if (file_write_new(cn, pem, strlen(pem), 0644, err) < 0)
+		goto out;
+	/* Use it: the site revokes the old certificate on first use. */
+	newkey = state_read(s, AGENT_KEY_NEW, err);
+	if (newkey == NULL)
+		goto out;
+	{
+		struct httpc_tls nt = {id->ca, NULL, pem, newkey, 30,
+		    tls.crl_file, NULL};
+		struct httpc_resp hr;
+		char hurl[400], *hb = discovery_to_json(&d);
+
+		str_fmt(hurl, sizeof(hurl), "%s/v1/heartbeat", s->url);
+		if (hb == NULL ||
+		    httpc_request("POST", hurl, &nt, hb, NULL, &hr, err) < 0) {
+			free(hb);
+			goto out;
+		}
+		free(hb);
+		if (hr.status != 200) {
+			err_set(err, "the renewed certificate was refused "
+				     "(HTTP %ld): %s",
+			    hr.status, body_error(&hr));
+			httpc_resp_free(&hr);
+			goto out;
+		}
+		httpc_resp_free(&hr);
+	}
+	{
+		char k[PATH_MAX], c[PATH_MAX];
+
+		state_path(s, AGENT_KEY, k, sizeof(k));
+		state_path(s, AGENT_CERT, c, sizeof(c));
+		if (rename(kn, k) < 0 || rename(cn, c) < 0) {
+			err_set(err, "cannot install the renewed identity: %s",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	log_info("renewed: new certificate %s in use",
+	    json_string_value(json_object_get(o, "serial")));
+	r = 0;
+out:
+	if (r < 0) {
+		unlink(kn);
+		unlink(cn);
+	}
+	if (newkey) {
+		OPENSSL_cleanse(newkey, strlen(newkey));
+		free(newkey);
+	}
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	json_decref(o);
+	httpc_resp_free(&resp);
+	return r;
+}
+
+const char *
+agent_crl(struct agent_state *s, const struct identity *id, char *path,
+    size_t size)
+{
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
+	    NULL};
+	struct httpc_resp resp;
+	char url[400], err[ERRMSG_MAX], *pem = NULL;
+	const unsigned char *p;
+	X509_CRL *crl = NULL;
+	X509 *ca = NULL;
+	int ok = 0;
+
+	state_path(s, AGENT_CRL, path, size);
+	str_fmt(url, sizeof(url), "%s/v1/crl", s->url);
+	if (httpc_request("GET", url, &tls, NULL, NULL, &resp, err) == 0 &&
+	    resp.status == 200) {
+		p = (const unsigned char *)resp.body;
+		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
+		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);
+		/* Only a CRL the site CA signed replaces the one we have. */
+		if (crl && ca && X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1 &&
+		    X509_NAME_cmp(X509_CRL_get_issuer(crl),
+			X509_get_subject_name(ca)) == 0 &&
+		    (pem = pki_crl_to_pem(crl)) != NULL)
+			file_write_atomic(path, pem, strlen(pem), 0644, NULL);
+		free(pem);
+		X509_CRL_free(crl);
+		X509_free(ca);
+		crl = NULL;
+	}
+	httpc_resp_free(&resp);
+	/* Use the stored CRL while it is current; a stale one would lock the
+	 * device out of its own site, so it is dropped with a warning. */
+	pem = state_read(s, AGENT_CRL, NULL);
+	if (pem != NULL) {
+		BIO *b = BIO_new_mem_buf(pem, -1);
+
+		crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		ok = crl && X509_CRL_get0_nextUpdate(crl) &&
+		    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) > 0;
+		if (crl && !ok)
+			log_warn("the site's CRL in %s is past its nextUpdate; "
+				 "continuing without it",
+			    path);
+		X509_CRL_free(crl);
+		free(pem);
+	}
+	return ok ? path : NULL;
+}

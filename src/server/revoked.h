@@ -1,0 +1,37 @@
+/* revoked.h - the set of revoked certificate serials the TLS layer checks
+ * during every handshake; rebuilt from the database after each change. */
+#ifndef STEWARD_REVOKED_H
+#define STEWARD_REVOKED_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "crypto/pki.h"
+#include "db/db.h"
+
+enum revoked_state {
+	REVOKED_NO = 0,
+	REVOKED_YES = 1,   /* refused in the handshake */
+	REVOKED_BLOCK = 2, /* revoked by a block: the handshake completes so
+			    * the request can be answered 403 naming it */
+};
+
+struct revoked_entry {
+	char serial[PKI_SERIAL_HEX];
+	int state;
+};
+
+struct revoked_set {
+	pthread_rwlock_t lock;
+	struct revoked_entry *v; /* sorted by serial */
+	size_t n;
+};
+
+void revoked_init(struct revoked_set *s);
+void revoked_free(struct revoked_set *s);
+/* Replaces the set with every revoked certificate of the database. */
+int revoked_reload(struct revoked_set *s, struct db *db, char *err);
+/* O(log n) under a read lock; safe from any worker thread. */
+enum revoked_state revoked_check(struct revoked_set *s, const char *serial);
+
+#endif
