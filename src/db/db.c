@@ -909,6 +909,17 @@ db_notify_add(struct db *db, const char *client_id, const char *kind,
 	    p, NP(p), NULL, err);
 }
 
+int
+db_notify_clear(struct db *db, const char *client_id, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(now)};
+
+	return db_exec(db,
+	    "UPDATE notifications SET delivered_at = $2 WHERE client_id = $1 "
+	    "AND delivered_at IS NULL",
+	    p, NP(p), NULL, err);
+}
+
 json_t *
 db_notify_take(struct db *db, const char *client_id, int64_t after,
     int64_t now)

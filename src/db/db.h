@@ -198,6 +198,10 @@ int db_client_set_replaces(struct db *db, const char *id,
 /* Notification queue of a client's long-poll channel. */
 int db_notify_add(struct db *db, const char *client_id, const char *kind,
     int64_t now, char *err);
+/* Drops every pending notification of a client (a new identity starts
+ * with an empty queue). */
+int db_notify_clear(struct db *db, const char *client_id, int64_t now,
+    char *err);
 /* Marks ids <= after delivered, then returns the rest still pending. */
 json_t *db_notify_take(struct db *db, const char *client_id, int64_t after,
     int64_t now);

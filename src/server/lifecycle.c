@@ -49,7 +49,8 @@ approve_request(struct server *srv, struct db *db, const char *pending_id,
 			goto out;
 	}
 	if (db_client_decide(db, target, "approved", source, actor, serial,
-		now_unix(), err) < 0)
+		now_unix(), err) < 0 ||
+	    db_notify_clear(db, target, now_unix(), err) < 0)
 		goto out;
 	str_copy(final_id, 33, target);
 	*revoked = n;
