@@ -209,6 +209,16 @@ httpc_request(const char *method, const char *url,
 			return err_set(err, "response from %s is larger than "
 					    "%d bytes",
 			    url, HTTPC_BODY_MAX);
+		/* With TLS 1.3 a refused client certificate shows as a
+		 * broken connection right after the handshake. */
+		if (tls->cert_pem != NULL &&
+		    (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SEND_ERROR ||
+			rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING))
+			return err_set(err,
+			    "the site at %s ended the connection (%s); it may "
+			    "have refused this certificate as revoked or "
+			    "expired",
+			    url, curlerr[0] ? curlerr : curl_easy_strerror(rc));
 		return err_set(err, "cannot reach %s: %s", url,
 		    curlerr[0] ? curlerr : curl_easy_strerror(rc));
 	}

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Revocation (issue 3, point 2): certs list/revoke, the CRL regenerated on
+# every revocation and re-issued long before nextUpdate, revoked client
+# certificates refused in the handshake, a revoked server certificate
+# refused by the agent.
+. "$(dirname "$0")/lib.sh"
+
+init_site r --approval all
+echo "crl_validity = 10s" >>"$SITE/steward.conf"
+run_site
+TOKEN=$(new_token --uses 10)
+for n in 1 2; do
+	expect_exit 0 agent enroll --state "$TMP/c$n" --token "$TOKEN" --hostname "c$n" --hardware-id "hw-revoke-00$n"
+	agent_cred "$TMP/c$n" >/dev/null
+done
+ID1=$(client_id_of "$TMP/c1")
+ID2=$(client_id_of "$TMP/c2")
+S1=$(openssl x509 -in "$TMP/c1/cert.pem" -noout -serial | cut -d= -f2 | tr A-Z a-z)
+
+expect_exit 0 ctl certs list
+expect_in "$S1"
+expect_in "server"
+expect_exit 0 ctl certs list --client "$ID1" --json
+expect_in "\"serial\": \"$S1\""
+echo "$OUT" | grep -q "$ID2" && fail "certs list --client shows another client"
+expect_exit 1 ctl certs list --expiring-within soon
+ok "certs list, filtered by client, table and JSON"
+
+crl_number() {
+	ccurl none "$URL/v1/crl" | openssl crl -inform DER -noout -crlnumber | cut -d= -f2
+}
+N0=$(crl_number)
+expect_exit 0 ctl certs revoke "$S1" --reason keyCompromise
+N1=$(crl_number)
+[ "$N1" != "$N0" ] || fail "CRL not regenerated on revocation"
+ccurl none -o "$TMP/crl" "$URL/v1/crl"
+openssl crl -inform DER -in "$TMP/crl" -noout -text | tr A-Z a-z >"$TMP/crl.txt"
+grep -q "serial number: $S1" "$TMP/crl.txt" || fail "revoked serial not in the CRL"
+grep -q "key compromise" "$TMP/crl.txt" || fail "CRL reason missing"
+openssl crl -inform DER -in "$TMP/crl" -CAfile "$SITE/ca/ca.crt" -noout 2>&1 | grep -q "verify OK" ||
+	fail "CRL not signed by the site CA"
+ok "revocation regenerates the CRL (number $N0 -> $N1) with the serial and reason"
+
+if ccurl "$TMP/c1/cred.pem" -o /dev/null -X POST -d '{}' "$URL/v1/heartbeat" 2>"$TMP/err"; then
+	fail "a revoked certificate completed a request"
+fi
+grep -q "refused revoked certificate $S1" "$SITE_LOG" || fail "no log of the handshake refusal"
+expect_exit 1 agent run --state "$TMP/c1" --once
+expect_in "revoked or expired"
+ok "the TLS layer refuses the revoked certificate during the handshake"
+
+expect_exit 1 ctl certs revoke "$S1"
+expect_in "already revoked"
+expect_exit 1 ctl certs revoke "$S1" --reason becauseIsaidso
+expect_in "'reason' must be"
+expect_exit 1 ctl certs revoke 00ff
+expect_in "no certificate"
+expect_exit 0 ctl certs revoke --client "$ID2" --reason cessationOfOperation
+expect_exit 1 agent run --state "$TMP/c2" --once
+expect_exit 0 ctl audit list
+expect_in "cert.revoke"
+ok "revoke by client, clear errors for repeats and bad reasons, audited"
+
+# Left running past the first CRL's nextUpdate, the site still serves a
+# current one.
+FIRST_NEXT=$(openssl crl -inform DER -in "$TMP/crl" -noout -nextupdate | cut -d= -f2)
+sleep 12
+ccurl none -o "$TMP/crl2" "$URL/v1/crl"
+NEXT=$(openssl crl -inform DER -in "$TMP/crl2" -noout -nextupdate | cut -d= -f2)
+[ "$(date -d "$NEXT" +%s)" -gt "$(date +%s)" ] || fail "served CRL is stale: nextUpdate $NEXT"
+[ "$(date +%s)" -gt "$(date -d "$FIRST_NEXT" +%s)" ] || fail "test did not outlive the first CRL"
+openssl crl -inform DER -in "$TMP/crl2" -CAfile "$SITE/ca/ca.crt" -noout 2>&1 | grep -q "verify OK" ||
+	fail "re-issued CRL does not verify"
+grep -q "re-issued the CRL" "$SITE_LOG" || fail "no CRL re-issue logged"
+ok "past the old nextUpdate ($FIRST_NEXT) the site serves a CRL valid until $NEXT"
+
+# The agent checks the server against the CRL: revoke the MP certificate.
+expect_exit 0 agent enroll --state "$TMP/c3" --token "$TOKEN" --hostname c3 --hardware-id hw-revoke-003
+expect_exit 0 agent run --state "$TMP/c3" --once
+SRV=$(ctl --json certs list | python3 -c 'import json,sys
+print([c["serial"] for c in json.load(sys.stdin)["certs"] if c["kind"]=="server"][0])')
+expect_exit 0 ctl certs revoke "$SRV" --reason keyCompromise
+expect_exit 1 agent run --state "$TMP/c3" --once
+expect_in "revoked"
+ok "the agent fetches the CRL and refuses a revoked server certificate"
