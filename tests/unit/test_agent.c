@@ -85,12 +85,32 @@ test_state(void **state)
 	rmdir(dir);
 }
 
+static void
+test_renew_due(void **state)
+{
+	int64_t nb = 1000000, na = nb + 300 * 86400; /* 300 days */
+
+	/* Due at two thirds of the lifetime: day 200. */
+	assert_false(renew_due(nb, na, nb));
+	assert_false(renew_due(nb, na, nb + 199 * 86400));
+	assert_false(renew_due(nb, na, nb + 200 * 86400 - 1));
+	assert_true(renew_due(nb, na, nb + 200 * 86400));
+	assert_true(renew_due(nb, na, na - 1));
+	assert_true(renew_due(nb, na, na + 86400)); /* expired: caller refuses */
+	/* A nonsensical certificate is always due. */
+	assert_true(renew_due(na, nb, nb));
+	assert_true(renew_due(nb, nb, nb));
+	/* Long lifetimes do not overflow. */
+	assert_false(renew_due(0, INT64_C(100) * 366 * 86400, 86400));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_facts),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_renew_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
