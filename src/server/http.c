@@ -52,22 +52,27 @@ verify_client(int ok, X509_STORE_CTX *x)
 	X509 *cert = X509_STORE_CTX_get_current_cert(x);
 	char serial[PKI_SERIAL_HEX] = "?", uri[PKI_URI_MAX] = "?";
 
-	if (X509_STORE_CTX_get_error_depth(x) != 0 || cert == NULL)
+	if (cert == NULL)
 		return ok;
 	pki_cert_serial(cert, serial);
 	if (!ok) {
 		int e = X509_STORE_CTX_get_error(x);
 
 		pki_cert_uri(cert, uri, sizeof(uri));
-		if (e == X509_V_ERR_CERT_HAS_EXPIRED)
+		if (e == X509_V_ERR_CERT_HAS_EXPIRED &&
+		    X509_STORE_CTX_get_error_depth(x) == 0)
 			log_warn("refused expired certificate %s (%s): the "
 				 "device must enroll again",
 			    serial, uri);
 		else
-			log_info("refused client certificate %s (%s): %s",
-			    serial, uri, X509_verify_cert_error_string(e));
+			log_info("refused client certificate %s (%s) at chain "
+				 "depth %d: %s",
+			    serial, uri, X509_STORE_CTX_get_error_depth(x),
+			    X509_verify_cert_error_string(e));
 		return 0;
 	}
+	if (X509_STORE_CTX_get_error_depth(x) != 0)
+		return ok;
 	if (revoked_check(&srv->revoked, serial) == REVOKED_YES) {
 		pki_cert_uri(cert, uri, sizeof(uri));
 		log_info("refused revoked certificate %s (%s) in the handshake",
