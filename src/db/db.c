@@ -185,6 +185,7 @@ db_migrate(struct db *db, char *err)
 			continue;
 		}
 		if (db->drv->script(db->h, m->sql, err) < 0 ||
+		    db->drv->migration_check(db->h, err) < 0 ||
 		    db_exec(db,
 			"INSERT INTO schema_migrations (version, name, "
 			"applied_at) VALUES ($1, $2, $3)",
@@ -211,7 +212,7 @@ db_open(const char *path, char *err)
 		free(db);
 		return NULL;
 	}
-	if (db_migrate(db, err) < 0) {
+	if (db_migrate(db, err) < 0 || db->drv->ready(db->h, err) < 0) {
 		db_close(db);
 		return NULL;
 	}

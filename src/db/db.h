@@ -47,6 +47,13 @@ struct db_driver {
 	    int np, struct db_result **res, char *err);
 	/* Runs a multi-statement script (migrations). */
 	int (*script)(void *handle, const char *sql, char *err);
+	/* Run inside each migration's transaction before commit: refuse a
+	 * migration that leaves the data inconsistent. */
+	int (*migration_check)(void *handle, char *err);
+	/* After migrations: switch on what migrations had to run without
+	 * (SQLite: foreign-key enforcement, which a table rebuild cannot
+	 * run under). */
+	int (*ready)(void *handle, char *err);
 	int (*begin)(void *handle, char *err);
 	int (*commit)(void *handle, char *err);
 	void (*rollback)(void *handle);

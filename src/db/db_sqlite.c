@@ -41,8 +41,7 @@ sq_open(const char *path, void **handle, char *err)
 	/* WAL: readers never block the writer; synchronous=FULL makes every
 	 * acknowledged commit durable across power loss. */
 	if (sqlite3_exec(s->db,
-		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		"PRAGMA foreign_keys=ON;",
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
 		NULL, NULL, &msg) != SQLITE_OK) {
 		err_set(err, "cannot configure database %s: %s", path,
 		    msg ? msg : "?");
@@ -215,6 +214,29 @@ sq_script(void *handle, const char *sql, char *err)
 }
 
 static int
+sq_migration_check(void *handle, char *err)
+{
+	struct sq *s = handle;
+	sqlite3_stmt *st;
+	int bad;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA foreign_key_check", -1, &st,
+		NULL) != SQLITE_OK)
+		return err_set(err, "database error: %s", sqlite3_errmsg(s->db));
+	bad = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return bad ? err_set(err, "migration left rows that break a foreign "
+				  "key")
+		   : 0;
+}
+
+static int
+sq_ready(void *handle, char *err)
+{
+	return sq_script(handle, "PRAGMA foreign_keys=ON", err);
+}
+
+static int
 sq_begin(void *handle, char *err)
 {
 	/* IMMEDIATE takes the write lock now, so a transaction never fails
@@ -240,6 +262,8 @@ const struct db_driver db_sqlite_driver = {
 	.close = sq_close,
 	.exec = sq_exec,
 	.script = sq_script,
+	.migration_check = sq_migration_check,
+	.ready = sq_ready,
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,

@@ -11,6 +11,9 @@
 
 #include "common/util.h"
 #include "db/db.h"
+#include "server/revoked.h"
+
+#include <sqlite3.h>
 
 static char dir[] = "/tmp/steward-db-XXXXXX";
 static char path[128];
@@ -137,6 +140,130 @@ test_certs(void **state)
 	db_close(db);
 }
 
+/* A database written by the first schema is carried forward with its data
+ * (002 rebuilds the clients table). */
+static void
+test_migration_keeps_data(void **state)
+{
+	char p[160], err[ERRMSG_MAX];
+	sqlite3 *raw;
+	struct db *db;
+	struct db_client c;
+	struct db_enroll e;
+
+	str_fmt(p, sizeof(p), "%s/old.db", dir);
+	assert_int_equal(sqlite3_open(p, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, db_migrations[0].sql, NULL, NULL,
+			     NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+			     "CREATE TABLE schema_migrations (version INTEGER "
+			     "PRIMARY KEY, name TEXT NOT NULL, applied_at "
+			     "INTEGER NOT NULL);"
+			     "INSERT INTO schema_migrations VALUES (1, "
+			     "'001_init', 1);"
+			     "INSERT INTO clients (id, status, hostname, "
+			     "hardware_id, created_at) VALUES ('old1', "
+			     "'approved', 'h', 'hw-old-0001', 1);"
+			     "INSERT INTO enroll_requests (id, client_id, "
+			     "poll_hash, csr, created_at) VALUES ('r1', 'old1', "
+			     "'x', 'csr', 1);",
+			     NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(raw);
+	db = db_open(p, err);
+	assert_non_null(db);
+	assert_true(db_schema_version(db) >= 2);
+	assert_int_equal(db_client_get(db, "old1", &c), 0);
+	assert_string_equal(c.status, "approved");
+	assert_int_equal(db_enroll_get(db, "r1", &e), 0);
+	db_enroll_clear(&e);
+	/* The new status exists now. */
+	assert_int_equal(db_client_block(db, "old1", "r", "a", 2, err), 0);
+	assert_int_equal(db_client_unblock(db, "old1", "a", 3, err), 0);
+	assert_int_equal(db_client_get(db, "old1", &c), 0);
+	assert_string_equal(c.status, "unblocked");
+	db_close(db);
+}
+
+static void
+test_revocation(void **state)
+{
+	char err[ERRMSG_MAX];
+	struct db *db = db_open(path, err);
+	struct revoked_set set;
+	struct db_cert *list;
+	size_t n;
+
+	assert_int_equal(db_cert_insert(db, "0a01", "r1", "client", "f", "hw",
+			     5000, 1, err),
+	    0);
+	assert_int_equal(db_cert_insert(db, "0a02", "r1", "client", "f", "hw",
+			     5000, 2, err),
+	    0);
+	assert_int_equal(db_cert_insert(db, "0a03", "r2", "client", "f", "hw",
+			     100, 2, err),
+	    0);
+	assert_int_equal(db_cert_revoke(db, "0a01", "keyCompromise", 10, err),
+	    1);
+	assert_int_equal(db_cert_revoke(db, "0a01", "keyCompromise", 11, err),
+	    0);
+	/* Everything of r1 but the one kept. */
+	assert_int_equal(db_cert_insert(db, "0a04", "r1", "client", "f", "hw",
+			     5000, 3, err),
+	    0);
+	assert_int_equal(db_cert_revoke_client(db, "r1", "0a04",
+			     "privilegeWithdrawn", 12, err),
+	    1);
+	assert_int_equal(db_cert_revoke(db, "0a03", "superseded", 12, err), 1);
+	/* The CRL leaves out certificates already expired at "now". */
+	assert_int_equal(db_cert_revoked_list(db, 200, &list, &n), 0);
+	assert_int_equal(n, 2);
+	free(list);
+	assert_int_equal(db_cert_mark_used(db, "0a04", 20, err), 1);
+	assert_int_equal(db_cert_mark_used(db, "0a04", 21, err), 0);
+
+	revoked_init(&set);
+	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_NO);
+	assert_int_equal(revoked_reload(&set, db, err), 0);
+	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "0a02"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_NO);
+	assert_int_equal(revoked_check(&set, "ffff"), REVOKED_NO);
+	revoked_free(&set);
+	db_close(db);
+}
+
+static void
+test_notifications(void **state)
+{
+	char err[ERRMSG_MAX];
+	struct db *db = db_open(path, err);
+	json_t *l;
+	int64_t first;
+
+	assert_int_equal(db_notify_add(db, "n1", "renew", 1, err), 0);
+	assert_int_equal(db_notify_add(db, "n1", "blocked", 2, err), 0);
+	assert_int_equal(db_notify_add(db, "n2", "renew", 2, err), 0);
+	l = db_notify_take(db, "n1", 0, 3);
+	assert_int_equal(json_array_size(l), 2);
+	first = json_integer_value(json_object_get(json_array_get(l, 0), "id"));
+	json_decref(l);
+	/* Acknowledging the first leaves the second. */
+	l = db_notify_take(db, "n1", first, 4);
+	assert_int_equal(json_array_size(l), 1);
+	json_decref(l);
+	assert_int_equal(db_notify_clear(db, "n1", 5, err), 0);
+	l = db_notify_take(db, "n1", 0, 6);
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+	l = db_notify_take(db, "n2", 0, 6);
+	assert_int_equal(json_array_size(l), 1);
+	json_decref(l);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -145,6 +272,9 @@ main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_clients_and_rollback),
 		cmocka_unit_test(test_certs),
+		cmocka_unit_test(test_migration_keeps_data),
+		cmocka_unit_test(test_revocation),
+		cmocka_unit_test(test_notifications),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

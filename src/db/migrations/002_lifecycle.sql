@@ -3,9 +3,8 @@
 
 -- clients gains the 'unblocked' status (a device that must enroll again),
 -- the client a re-enrollment replaces, and when a block happened. SQLite
--- cannot alter a CHECK constraint, so the table is rebuilt; foreign keys
--- that point at it are checked at commit.
-PRAGMA defer_foreign_keys = ON;
+-- cannot alter a CHECK constraint, so the table is rebuilt (migrations run
+-- with foreign-key enforcement off and are checked before commit).
 CREATE TABLE clients_v2 (
 	id TEXT PRIMARY KEY,
 	status TEXT NOT NULL
