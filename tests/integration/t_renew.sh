@@ -43,10 +43,27 @@ done
 S1=$(serial_of "$TMP/c1/cert.pem")
 [ "$(sha256sum <"$TMP/c1/key.pem")" != "$K0" ] || fail "renewal kept the old key"
 [ "$(stat -c %a "$TMP/c1/key.pem")" = 600 ] || fail "renewed key is not 0600"
+ok "the running agent renewed with a new key ($S0 -> $S1) when told"
+
+# The agent reconnects its channel after the site restarts.
+stop_site
+sleep 1
+run_site --listen "127.0.0.1:$PORT"
+sleep 4
+expect_exit 0 ctl clients renew "$ID"
+i=0
+while [ "$(serial_of "$TMP/c1/cert.pem")" = "$S1" ]; do
+	i=$((i + 1))
+	[ $i -gt 150 ] && fail "no renewal after the site restarted: $(cat "$TMP/agent.log")"
+	sleep 0.1
+done
+S1=$(serial_of "$TMP/c1/cert.pem")
+grep -q "notification channel\|cannot reach\|ended the connection" "$TMP/agent.log" ||
+	fail "the agent did not notice the site going away"
+ok "the agent's channel reconnects after the site restarts (renewed to $S1)"
 kill "$APID"
 wait "$APID"
 PIDS=$(echo "$PIDS" | sed "s/ $APID//")
-ok "the running agent renewed with a new key ($S0 -> $S1) when told"
 
 expect_exit 0 ctl certs list --client "$ID" --json
 python3 - "$S0" "$S1" <<PY || fail "certificate states wrong: $OUT"
