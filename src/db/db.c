@@ -392,17 +392,16 @@ db_client_insert(struct db *db, const char *id, const char *status,
 	    p, NP(p), NULL, err);
 }
 
-int
-db_client_get(struct db *db, const char *id, struct db_client *c)
+/* Runs a query selecting (id, status, hostname, hardware_id, cert_serial)
+ * and fills c from its one row; -1 when there is none. */
+static int
+client_row(struct db *db, const char *sql, const struct db_param *p, int np,
+    struct db_client *c)
 {
-	struct db_param p[] = {DB_TEXT(id)};
 	struct db_result *r;
 	int found;
 
-	if (db_exec(db,
-		"SELECT id, status, hostname, hardware_id, cert_serial FROM "
-		"clients WHERE id = $1",
-		p, NP(p), &r, NULL) < 0)
+	if (db_exec(db, sql, p, np, &r, NULL) < 0)
 		return -1;
 	found = r->nrows == 1;
 	if (found) {
@@ -414,6 +413,17 @@ db_client_get(struct db *db, const char *id, struct db_client *c)
 	}
 	db_result_free(r);
 	return found ? 0 : -1;
+}
+
+int
+db_client_get(struct db *db, const char *id, struct db_client *c)
+{
+	struct db_param p[] = {DB_TEXT(id)};
+
+	return client_row(db,
+	    "SELECT id, status, hostname, hardware_id, cert_serial FROM "
+	    "clients WHERE id = $1",
+	    p, NP(p), c);
 }
 
 #define CLIENT_COLUMNS                                                         \
@@ -823,28 +833,15 @@ db_client_by_hwid(struct db *db, const char *hardware_id,
 	char pattern[96];
 	const char *pat = pattern;
 	struct db_param p[] = {DB_TEXT(hardware_id), DB_TEXT(pat)};
-	struct db_result *r;
-	int found;
 
 	/* ",approved,unblocked," contains ",status," for the wanted ones. */
 	if (str_fmt(pattern, sizeof(pattern), ",%s,", statuses) < 0)
 		return -1;
-	if (db_exec(db,
-		"SELECT id, status, hostname, hardware_id, cert_serial FROM "
-		"clients WHERE hardware_id = $1 AND instr($2, ',' || status || "
-		"',') > 0 ORDER BY created_at DESC, id LIMIT 1",
-		p, NP(p), &r, NULL) < 0)
-		return -1;
-	found = r->nrows == 1;
-	if (found) {
-		cell_copy(r, 0, 0, c->id, sizeof(c->id));
-		cell_copy(r, 0, 1, c->status, sizeof(c->status));
-		cell_copy(r, 0, 2, c->hostname, sizeof(c->hostname));
-		cell_copy(r, 0, 3, c->hardware_id, sizeof(c->hardware_id));
-		cell_copy(r, 0, 4, c->cert_serial, sizeof(c->cert_serial));
-	}
-	db_result_free(r);
-	return found ? 0 : -1;
+	return client_row(db,
+	    "SELECT id, status, hostname, hardware_id, cert_serial FROM "
+	    "clients WHERE hardware_id = $1 AND $2 LIKE '%,' || status || "
+	    "',%' ORDER BY created_at DESC, id LIMIT 1",
+	    p, NP(p), c);
 }
 
 int
