@@ -8,6 +8,8 @@
 #include "crypto/token.h"
 #include "proto/discovery.h"
 
+#include <jansson.h>
+
 #define AGENT_KEY "key.pem"
 #define AGENT_CERT "cert.pem"
 #define AGENT_CA "ca.pem"
@@ -97,5 +99,10 @@ int agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
  * path to pass to the HTTPS client, or NULL when none is valid. */
 const char *agent_crl(struct agent_state *s, const struct identity *id,
     char *path, size_t size);
+
+/* collect.c: the full inventory classes of the system under root ("/"). */
+json_t *collect_inventory(const char *root);
+/* The delta classes from old to cur (both full classes objects). */
+json_t *inventory_delta(json_t *old, json_t *cur);
 
 #endif
