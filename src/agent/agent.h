@@ -100,6 +100,11 @@ int agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
 const char *agent_crl(struct agent_state *s, const struct identity *id,
     char *path, size_t size);
 
+/* report.c: sends the inventory when due (or force): full the first time
+ * and when the site asks, else a delta. 1 sent, 0 not due, -1 error. */
+int agent_inventory(struct agent_state *s, const struct identity *id,
+    const char *crl, int force, char *err);
+
 /* collect.c: the full inventory classes of the system under root ("/"). */
 json_t *collect_inventory(const char *root);
 /* The delta classes from old to cur (both full classes objects). */

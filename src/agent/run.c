@@ -230,6 +230,10 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 		return 1;
 	}
 	printf("heartbeat sent: client %s to %s\n", s->client_id, s->url);
+	if (agent_inventory(s, id, crlp, 0, err) < 0) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
 	/* Anything queued for us (a renewal request), without waiting. */
 	memset(&ch, 0, sizeof(ch));
 	pthread_mutex_init(&ch.lock, NULL);
@@ -291,17 +295,19 @@ agent_run(const struct run_opts *o)
 	log_info("running as client %s of %s", s.client_id, s.url);
 	while (!stop_requested) {
 		struct timespec until;
+		const char *crlp;
 		unsigned char j;
 		int left, renew, blocked, r;
 
-		r = heartbeat(&s, &id, hwid, agent_crl(&s, &id, crl,
-						  sizeof(crl)),
-		    err);
+		crlp = agent_crl(&s, &id, crl, sizeof(crl));
+		r = heartbeat(&s, &id, hwid, crlp, err);
 		if (r == -2) {
 			rc = report_blocked(&s);
 			break;
 		}
 		if (r < 0)
+			log_warn("%s", err);
+		if (agent_inventory(&s, &id, crlp, 0, err) < 0)
 			log_warn("%s", err);
 		maybe_renew(&s, &id, hwid, 0);
 		/* Jitter spreads a fleet's check-ins over the interval. */
@@ -337,7 +343,7 @@ int
 agent_reset_identity(const char *state_dir)
 {
 	static const char *files[] = {AGENT_KEY, AGENT_CERT, AGENT_KEY_NEW,
-	    AGENT_CERT_NEW, AGENT_CRL};
+	    AGENT_CERT_NEW, AGENT_CRL, "inventory.json"};
 	struct agent_state s;
 	char err[ERRMSG_MAX], path[PATH_MAX];
 	size_t i;

@@ -43,6 +43,7 @@ usage(FILE *f)
 	    "  clients renew ID\n"
 	    "  certs list [--client ID] [--expiring-within DURATION]\n"
 	    "  certs revoke SERIAL|--client ID [--reason REASON]\n"
+	    "  inventory show ID [--class CLASS] [--history N]\n"
 	    "  site show\n"
 	    "  site set-approval manual|trusted|all [--trusted-domain "
 	    "SUFFIX]...\n"
@@ -393,6 +394,88 @@ cmd_certs(struct ctl *c, int argc, char **argv)
 		    "certs revoke SERIAL|--client ID [--reason R]");
 }
 
+static void
+print_class(const char *cls, json_t *v)
+{
+	printf("[%s]\n", cls);
+	if (json_is_object(v)) {
+		print_object(v, 2);
+	} else {
+		struct column cols[16];
+		const char *key;
+		json_t *x;
+		int n = 0;
+
+		/* Columns: the properties of the first rows, in their order. */
+		memset(cols, 0, sizeof(cols));
+		json_object_foreach(json_array_get(v, 0), key, x)
+		{
+			if (n < 15) {
+				cols[n].title = key;
+				cols[n].key = key;
+				cols[n].kind = 's';
+				n++;
+			}
+		}
+		print_table(v, cols);
+	}
+}
+
+static int
+cmd_inventory(struct ctl *c, int argc, char **argv)
+{
+	char path[256];
+	const char *cls = NULL, *hist = NULL;
+	json_t *o, *classes, *v;
+	const char *key;
+	int i;
+
+	if (argc < 2 || strcmp(argv[0], "show") != 0)
+		return fail("usage: inventory show ID [--class C] [--history N]");
+	if (!pki_client_id_valid(argv[1]))
+		return fail("'%s' is not a client id", argv[1]);
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--class") == 0 && i + 1 < argc)
+			cls = argv[++i];
+		else if (strcmp(argv[i], "--history") == 0 && i + 1 < argc)
+			hist = argv[++i];
+		else
+			return fail("inventory show: unknown option '%s'",
+			    argv[i]);
+	}
+	if (cls && strspn(cls, "abcdefghijklmnopqrstuvwxyz") != strlen(cls))
+		return fail("'%s' is not an inventory class", cls);
+	if (hist && strspn(hist, "0123456789") != strlen(hist))
+		return fail("--history takes a number");
+	str_fmt(path, sizeof(path), "/v1/admin/clients/%s/inventory?%s%s%s%s",
+	    argv[1], cls ? "class=" : "", cls ? cls : "",
+	    hist ? "&history=" : "", hist ? hist : "");
+	o = call(c, "GET", path, NULL);
+	if (o == NULL)
+		return 1;
+	if (c->json) {
+		print_json(o);
+		json_decref(o);
+		return 0;
+	}
+	classes = json_object_get(o, "classes");
+	if (json_object_size(classes) == 0)
+		printf("no inventory for client %s yet\n", argv[1]);
+	json_object_foreach(classes, key, v)
+		print_class(key, v);
+	if (json_object_get(o, "history")) {
+		static const struct column hc[] = {{"TIME", "at", 't'},
+		    {"SEQ", "seq", 'i'}, {"CLASS", "class", 's'},
+		    {"KEY", "key", 's'}, {"CHANGE", "op", 's'},
+		    {NULL, NULL, 0}};
+
+		printf("[history]\n");
+		print_table(json_object_get(o, "history"), hc);
+	}
+	json_decref(o);
+	return 0;
+}
+
 static int
 cmd_site(struct ctl *c, int argc, char **argv)
 {
@@ -524,6 +607,8 @@ main(int argc, char **argv)
 		rc = cmd_token(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "clients") == 0)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "inventory") == 0)
+		rc = cmd_inventory(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "certs") == 0)
 		rc = cmd_certs(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "site") == 0)

@@ -429,8 +429,9 @@ db_client_get(struct db *db, const char *id, struct db_client *c)
 #define CLIENT_COLUMNS                                                         \
 	"SELECT id, status, status_reason, hostname, hardware_id, "            \
 	"approval_source, token_id, created_at, decided_at, decided_by, "      \
-	"last_seen, cert_serial, discovery FROM clients "
-#define CLIENT_TYPES "sssssssiisisj"
+	"last_seen, cert_serial, discovery, last_inventory_at, "               \
+	"last_status_at, last_health_at, last_policy_at FROM clients "
+#define CLIENT_TYPES "sssssssiisisjiiii"
 
 json_t *
 db_client_show(struct db *db, const char *id)
@@ -933,4 +934,171 @@ db_notify_take(struct db *db, const char *client_id, int64_t after,
 	    "SELECT id, kind, created_at FROM notifications WHERE client_id = "
 	    "$1 AND id > $2 AND delivered_at IS NULL ORDER BY id",
 	    p, 2, "isi");
+}
+
+/* --- inventory --- */
+
+int
+db_inventory_seq(struct db *db, const char *client_id, int64_t *seq)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+	struct db_result *r;
+	int found;
+
+	*seq = 0;
+	if (db_exec(db, "SELECT seq FROM inventory_state WHERE client_id = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found)
+		*seq = cell_int(r, 0, 0);
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_inventory_set_seq(struct db *db, const char *client_id, int64_t seq,
+    int full, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(seq), DB_INT(now),
+	    DB_INT(full)};
+
+	return db_exec(db,
+	    "INSERT INTO inventory_state (client_id, seq, full_at, updated_at) "
+	    "VALUES ($1, $2, CASE WHEN $4 = 1 THEN $3 END, $3) ON CONFLICT "
+	    "(client_id) DO UPDATE SET seq = excluded.seq, updated_at = "
+	    "excluded.updated_at, full_at = COALESCE(excluded.full_at, "
+	    "inventory_state.full_at)",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_inventory_class(struct db *db, const char *client_id, const char *cls)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(cls)};
+	struct db_result *r;
+	json_t *map;
+	int i;
+
+	if (db_exec(db,
+		"SELECT key, data FROM inventory WHERE client_id = $1 AND "
+		"class = $2",
+		p, NP(p), &r, NULL) < 0)
+		return NULL;
+	map = json_object();
+	for (i = 0; i < r->nrows; i++)
+		json_object_set_new(map, db_cell(r, i, 0),
+		    json_string(db_cell(r, i, 1)));
+	db_result_free(r);
+	return map;
+}
+
+int
+db_inventory_put(struct db *db, const char *client_id, const char *cls,
+    const char *key, const char *data, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(cls), DB_TEXT(key),
+	    DB_TEXT(data), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO inventory (client_id, class, key, data, updated_at) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, class, key) "
+	    "DO UPDATE SET data = excluded.data, updated_at = "
+	    "excluded.updated_at",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_inventory_del(struct db *db, const char *client_id, const char *cls,
+    const char *key, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(cls), DB_TEXT(key)};
+
+	return db_exec(db,
+	    "DELETE FROM inventory WHERE client_id = $1 AND class = $2 AND "
+	    "key = $3",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_inventory_history_add(struct db *db, const char *client_id, int64_t now,
+    int64_t seq, const char *cls, const char *key, const char *op,
+    const char *data, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(now), DB_INT(seq),
+	    DB_TEXT(cls), DB_TEXT(key), DB_TEXT(op), DB_TEXT(data)};
+
+	return db_exec(db,
+	    "INSERT INTO inventory_history (client_id, at, seq, class, key, "
+	    "op, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_inventory_show(struct db *db, const char *client_id, const char *cls)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(cls ? cls : "")};
+	struct db_result *r;
+	json_t *out;
+	int i;
+
+	if (db_exec(db,
+		"SELECT class, key, data FROM inventory WHERE client_id = $1 "
+		"AND ($2 = '' OR class = $2) ORDER BY class, key",
+		p, NP(p), &r, NULL) < 0)
+		return NULL;
+	out = json_object();
+	for (i = 0; i < r->nrows; i++) {
+		const char *c = db_cell(r, i, 0);
+		json_t *v = json_loads(db_cell(r, i, 2), 0, NULL);
+
+		if (v == NULL)
+			continue;
+		if (db_cell(r, i, 1)[0] == '\0') {
+			json_object_set_new(out, c, v);
+		} else {
+			json_t *list = json_object_get(out, c);
+
+			if (list == NULL) {
+				list = json_array();
+				json_object_set_new(out, c, list);
+			}
+			json_array_append_new(list, v);
+		}
+	}
+	db_result_free(r);
+	return out;
+}
+
+json_t *
+db_inventory_history(struct db *db, const char *client_id, int limit)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(limit)};
+
+	return query_json(db,
+	    "SELECT id, at, seq, class, key, op FROM (SELECT * FROM "
+	    "inventory_history WHERE client_id = $1 ORDER BY id DESC LIMIT $2) "
+	    "AS recent ORDER BY id",
+	    p, NP(p), "iiisss");
+}
+
+int
+db_client_touch(struct db *db, const char *client_id, const char *channel,
+    int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(now)};
+	const char *sql;
+
+	/* Column names cannot be parameters: one statement per channel. */
+	if (strcmp(channel, "inventory") == 0)
+		sql = "UPDATE clients SET last_inventory_at = $2 WHERE id = $1";
+	else if (strcmp(channel, "status") == 0)
+		sql = "UPDATE clients SET last_status_at = $2 WHERE id = $1";
+	else if (strcmp(channel, "health") == 0)
+		sql = "UPDATE clients SET last_health_at = $2 WHERE id = $1";
+	else if (strcmp(channel, "policy") == 0)
+		sql = "UPDATE clients SET last_policy_at = $2 WHERE id = $1";
+	else
+		return err_set(err, "unknown activity channel %s", channel);
+	return db_exec(db, sql, p, NP(p), NULL, err);
 }

@@ -213,6 +213,30 @@ int db_notify_clear(struct db *db, const char *client_id, int64_t now,
 json_t *db_notify_take(struct db *db, const char *client_id, int64_t after,
     int64_t now);
 
+/* Inventory. */
+int db_inventory_seq(struct db *db, const char *client_id, int64_t *seq);
+int db_inventory_set_seq(struct db *db, const char *client_id, int64_t seq,
+    int full, int64_t now, char *err);
+/* The rows of one class of a client: a JSON object key -> data text. */
+json_t *db_inventory_class(struct db *db, const char *client_id,
+    const char *cls);
+int db_inventory_put(struct db *db, const char *client_id, const char *cls,
+    const char *key, const char *data, int64_t now, char *err);
+int db_inventory_del(struct db *db, const char *client_id, const char *cls,
+    const char *key, char *err);
+int db_inventory_history_add(struct db *db, const char *client_id,
+    int64_t now, int64_t seq, const char *cls, const char *key,
+    const char *op, const char *data, char *err);
+/* {class: object (singleton) or [objects] (list)}; cls may be NULL. */
+json_t *db_inventory_show(struct db *db, const char *client_id,
+    const char *cls);
+json_t *db_inventory_history(struct db *db, const char *client_id, int limit);
+
+/* Records activity on a channel: "inventory", "status", "health",
+ * "policy". */
+int db_client_touch(struct db *db, const char *client_id, const char *channel,
+    int64_t now, char *err);
+
 /* Audit trail. */
 int db_audit(struct db *db, const char *actor, const char *action,
     const char *target, const char *detail, int64_t now, char *err);

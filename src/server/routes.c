@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "lifecycle.h"
 #include "proto/discovery.h"
+#include "proto/inventory.h"
 #include "server.h"
 
 #define ADMIN_BODY_MAX (16 * 1024)
@@ -27,6 +28,8 @@ const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/heartbeat", ROLE_CLIENT, HEARTBEAT_BODY_MAX,
 	    h_heartbeat},
 	{EVHTTP_REQ_GET, "/v1/notify", ROLE_CLIENT, 0, h_notify},
+	{EVHTTP_REQ_POST, "/v1/inventory", ROLE_CLIENT, INVENTORY_BODY_MAX,
+	    h_inventory},
 	{EVHTTP_REQ_POST, "/v1/renew", ROLE_CLIENT, ENROLL_BODY_MAX, h_renew},
 	{EVHTTP_REQ_POST, "/v1/admin/tokens", ROLE_ADMIN, ADMIN_BODY_MAX,
 	    h_admin_token_create},
@@ -42,6 +45,8 @@ const struct route routes[] = {
 	    ADMIN_BODY_MAX, h_admin_client_approve},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/deny", ROLE_ADMIN,
 	    ADMIN_BODY_MAX, h_admin_client_deny},
+	{EVHTTP_REQ_GET, "/v1/admin/clients/{}/inventory", ROLE_ADMIN, 0,
+	    h_admin_client_inventory},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/block", ROLE_ADMIN,
 	    ADMIN_BODY_MAX, h_admin_client_block},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/unblock", ROLE_ADMIN,

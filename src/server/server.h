@@ -193,6 +193,8 @@ void h_admin_site_show(struct request *r);
 void h_admin_site_approval(struct request *r);
 void h_admin_audit(struct request *r);
 void h_notify(struct request *r);
+void h_inventory(struct request *r);
+void h_admin_client_inventory(struct request *r);
 void h_renew(struct request *r);
 void h_admin_client_block(struct request *r);
 void h_admin_client_unblock(struct request *r);
