@@ -75,6 +75,10 @@ struct run_opts {
 };
 int agent_run(const struct run_opts *o);
 int agent_status(const char *state_dir, int json);
+/* Queues count status messages and sends what it can. */
+int agent_send_status(const char *state_dir, const char *component,
+    int64_t message_id, const char *severity, int count, char **strings,
+    int nstrings);
 /* Removes the device's identity so an image captured afterwards has none. */
 int agent_reset_identity(const char *state_dir);
 
@@ -83,7 +87,9 @@ struct identity {
 	char *ca, *cert, *key;
 	int64_t not_before, not_after;
 };
-/* Finishes an interrupted renewal, then loads the identity. */
+/* Finishes a renewal a crash interrupted (call at start, before threads). */
+void identity_recover(struct agent_state *s);
+/* Loads the identity files. */
 int identity_load(struct agent_state *s, struct identity *id, char *err);
 void identity_free(struct identity *id);
 
@@ -99,6 +105,26 @@ int agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
  * path to pass to the HTTPS client, or NULL when none is valid. */
 const char *agent_crl(struct agent_state *s, const struct identity *id,
     char *path, size_t size);
+
+/* spool.c: the outbox of status messages and health reports. */
+struct spool;
+struct spool *spool_open(struct agent_state *s, char *err);
+void spool_close(struct spool *sp);
+int64_t spool_pending(struct spool *sp);
+/* Queues one report of kind "status" (a message) or "health". */
+int spool_add(struct spool *sp, const char *kind, json_t *item, char *err);
+/* Queues a status message; takes ownership of strings (a JSON array). */
+int spool_status(struct spool *sp, const char *component, int64_t message_id,
+    const char *severity, json_t *strings, char *err);
+/* Sends everything queued, in order, deleting what the site acknowledged.
+ * 0 when the spool is empty, -1 when something stays for later. */
+int spool_flush(struct spool *sp, struct agent_state *s,
+    const struct identity *id, const char *crl, int *sent, char *err);
+
+/* health.c: the agent's self-checks, when due (hourly) or forced; queues a
+ * health report. skew is the site's clock minus ours, when known. */
+int agent_health(struct agent_state *s, struct identity *id, struct spool *sp,
+    int site_ok, int64_t skew, int have_skew, int force, char *err);
 
 /* report.c: sends the inventory when due (or force): full the first time
  * and when the site asks, else a delta. 1 sent, 0 not due, -1 error. */

@@ -21,6 +21,10 @@ usage(FILE *f)
 	    "ID]\n"
 	    "       steward-agent status --state DIR [--json]\n"
 	    "       steward-agent reset-identity --state DIR\n"
+	    "       steward-agent send-status --state DIR --component C "
+	    "--message-id N\n"
+	    "                     [--severity info|warning|error] [--count N] "
+	    "[TEXT...]\n"
 	    "       steward-agent --version\n"
 	    "enroll exits 0 when issued, 3 pending, 4 denied, 1 on error, 2 on "
 	    "usage.\n");
@@ -41,8 +45,10 @@ main(int argc, char **argv)
 {
 	struct enroll_opts eo;
 	struct run_opts ro;
-	const char *cmd, *state = NULL;
-	int i, json = 0;
+	const char *cmd, *state = NULL, *component = NULL, *severity = "info";
+	int64_t message_id = -1, count = 1;
+	char *texts[16];
+	int i, json = 0, ntexts = 0;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -134,6 +140,23 @@ main(int argc, char **argv)
 		return agent_status(state, json);
 	if (strcmp(cmd, "reset-identity") == 0)
 		return agent_reset_identity(state);
+	if (strcmp(cmd, "send-status") == 0) {
+		if (component == NULL || message_id < 0 ||
+		    strspn(component, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+				      "OPQRSTUVWXYZ0123456789._-") !=
+			strlen(component) ||
+		    strlen(component) > 64 ||
+		    (strcmp(severity, "info") && strcmp(severity, "warning") &&
+			strcmp(severity, "error"))) {
+			fprintf(stderr, "steward-agent: send-status needs "
+					"--component [A-Za-z0-9._-]{1,64}, "
+					"--message-id N and a severity of "
+					"info, warning or error\n");
+			return AGENT_EXIT_USAGE;
+		}
+		return agent_send_status(state, component, message_id, severity,
+		    (int)count, texts, ntexts);
+	}
 	fprintf(stderr, "steward-agent: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return AGENT_EXIT_USAGE;

@@ -1,6 +1,7 @@
 /* renew.c - the agent's identity over time: loading it, renewing it before
  * it expires, and keeping the site's CRL. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,11 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
+
+/* Process-wide, labelled: the notification thread loads the identity while
+ * the main thread may be installing a renewed one; the pair of renames and
+ * the reading of the pair are serialised by this lock. */
+static pthread_mutex_t identity_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
 renew_due(int64_t not_before, int64_t not_after, int64_t now)
@@ -35,8 +41,8 @@ asn1_time(const ASN1_TIME *t)
 /* A renewal is committed by renaming the new key, then the new certificate,
  * over the old ones. If that was interrupted, finish it when the new pair
  * matches; else drop the leftovers. */
-static void
-finish_swap(struct agent_state *s)
+void
+identity_recover(struct agent_state *s)
 {
 	char kn[PATH_MAX], cn[PATH_MAX], k[PATH_MAX], c[PATH_MAX];
 	char *key = NULL, *cert = NULL;
@@ -87,10 +93,11 @@ identity_load(struct agent_state *s, struct identity *id, char *err)
 	if (strcmp(s->status, "issued") != 0)
 		return err_set(err, "%s holds no issued identity; enroll first",
 		    s->dir);
-	finish_swap(s);
+	pthread_mutex_lock(&identity_lock);
 	id->ca = state_read(s, AGENT_CA, err);
 	id->cert = id->ca ? state_read(s, AGENT_CERT, err) : NULL;
 	id->key = id->cert ? state_read(s, AGENT_KEY, err) : NULL;
+	pthread_mutex_unlock(&identity_lock);
 	if (id->key == NULL) {
 		identity_free(id);
 		return -1;
@@ -223,9 +230,14 @@ agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
 	{
 		char k[PATH_MAX], c[PATH_MAX];
 
+		int bad;
+
 		state_path(s, AGENT_KEY, k, sizeof(k));
 		state_path(s, AGENT_CERT, c, sizeof(c));
-		if (rename(kn, k) < 0 || rename(cn, c) < 0) {
+		pthread_mutex_lock(&identity_lock);
+		bad = rename(kn, k) < 0 || rename(cn, c) < 0;
+		pthread_mutex_unlock(&identity_lock);
+		if (bad) {
 			err_set(err, "cannot install the renewed identity: %s",
 			    strerror(errno));
 			goto out;

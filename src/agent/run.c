@@ -52,7 +52,7 @@ resp_error(const struct httpc_resp *resp, char *buf, size_t size)
 
 static int
 heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
-    const char *crl, char *err)
+    const char *crl, int64_t *skew, char *err)
 {
 	struct discovery d;
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL};
@@ -77,6 +77,14 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
 		r = resp.status == 403 && strstr(msg, "is blocked") ? -2 : -1;
 		httpc_resp_free(&resp);
 		return r;
+	}
+	{
+		json_t *o = json_loadb(resp.body, resp.len, 0, NULL);
+		json_t *t = json_object_get(o, "server_time");
+
+		if (skew != NULL && json_is_integer(t))
+			*skew = json_integer_value(t) - now_unix();
+		json_decref(o);
 	}
 	httpc_resp_free(&resp);
 	return 0;
@@ -214,26 +222,51 @@ maybe_renew(struct agent_state *s, struct identity *id, const char *hwid,
 	return 0;
 }
 
+/* The periodic work after a heartbeat: inventory when due, self-checks
+ * when due, and the spool sent. */
+static void
+periodic(struct agent_state *s, struct identity *id, const char *crl,
+    int site_ok, int64_t skew, int have_skew)
+{
+	char err[ERRMSG_MAX];
+	struct spool *sp;
+	int sent;
+
+	if (site_ok && agent_inventory(s, id, crl, 0, err) < 0)
+		log_warn("%s", err);
+	sp = spool_open(s, err);
+	if (sp == NULL) {
+		log_warn("%s", err);
+		return;
+	}
+	if (agent_health(s, id, sp, site_ok, skew, have_skew, 0, err) < 0)
+		log_warn("%s", err);
+	if (site_ok && spool_flush(sp, s, id, crl, &sent, err) < 0)
+		log_warn("%lld report(s) kept in the spool: %s",
+		    (long long)spool_pending(sp), err);
+	spool_close(sp);
+}
+
 static int
 run_once(struct agent_state *s, struct identity *id, const char *hwid)
 {
 	struct channel ch;
 	char err[ERRMSG_MAX], crl[PATH_MAX];
 	const char *crlp = agent_crl(s, id, crl, sizeof(crl));
+	int64_t skew = 0;
 	int r;
 
-	r = heartbeat(s, id, hwid, crlp, err);
+	r = heartbeat(s, id, hwid, crlp, &skew, err);
 	if (r < 0) {
 		fprintf(stderr, "steward-agent: %s\n", err);
 		if (r == -2)
-			report_blocked(s);
+			return report_blocked(s);
+		/* The site is down: checks still run, reports wait. */
+		periodic(s, id, crlp, 0, 0, 0);
 		return 1;
 	}
 	printf("heartbeat sent: client %s to %s\n", s->client_id, s->url);
-	if (agent_inventory(s, id, crlp, 0, err) < 0) {
-		fprintf(stderr, "steward-agent: %s\n", err);
-		return 1;
-	}
+	periodic(s, id, crlp, 1, skew, 1);
 	/* Anything queued for us (a renewal request), without waiting. */
 	memset(&ch, 0, sizeof(ch));
 	pthread_mutex_init(&ch.lock, NULL);
@@ -250,6 +283,49 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 }
 
 int
+agent_send_status(const char *state_dir, const char *component,
+    int64_t message_id, const char *severity, int count, char **strings,
+    int nstrings)
+{
+	struct agent_state s;
+	struct identity id;
+	struct spool *sp;
+	char err[ERRMSG_MAX], crl[PATH_MAX];
+	int i, j, sent = 0, r;
+
+	if (state_load(state_dir, &s, err) < 0 ||
+	    identity_load(&s, &id, err) < 0 ||
+	    (sp = spool_open(&s, err)) == NULL) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
+	for (i = 0; i < count; i++) {
+		json_t *a = json_array();
+
+		for (j = 0; j < nstrings; j++)
+			json_array_append_new(a, json_string(strings[j]));
+		if (spool_status(sp, component, message_id, severity, a, err) <
+		    0) {
+			fprintf(stderr, "steward-agent: %s\n", err);
+			spool_close(sp);
+			identity_free(&id);
+			return 1;
+		}
+	}
+	r = spool_flush(sp, &s, &id, agent_crl(&s, &id, crl, sizeof(crl)),
+	    &sent, err);
+	printf("queued %d status message(s); sent %d; %lld waiting in the "
+	       "spool\n",
+	    count, sent, (long long)spool_pending(sp));
+	if (r < 0)
+		fprintf(stderr, "steward-agent: %s; they will be sent later\n",
+		    err);
+	spool_close(sp);
+	identity_free(&id);
+	return 0;
+}
+
+int
 agent_run(const struct run_opts *o)
 {
 	struct agent_state s;
@@ -260,8 +336,13 @@ agent_run(const struct run_opts *o)
 	const char *hwid;
 	int interval = o->interval_secs > 0 ? o->interval_secs : 60, rc = 0;
 
-	if (state_load(o->state_dir, &s, err) < 0 ||
-	    identity_load(&s, &id, err) < 0) {
+	if (state_load(o->state_dir, &s, err) < 0) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
+	if (strcmp(s.status, "issued") == 0)
+		identity_recover(&s);
+	if (identity_load(&s, &id, err) < 0) {
 		fprintf(stderr, "steward-agent: %s\n", err);
 		return 1;
 	}
@@ -296,19 +377,19 @@ agent_run(const struct run_opts *o)
 	while (!stop_requested) {
 		struct timespec until;
 		const char *crlp;
+		int64_t skew = 0;
 		unsigned char j;
 		int left, renew, blocked, r;
 
 		crlp = agent_crl(&s, &id, crl, sizeof(crl));
-		r = heartbeat(&s, &id, hwid, crlp, err);
+		r = heartbeat(&s, &id, hwid, crlp, &skew, err);
 		if (r == -2) {
 			rc = report_blocked(&s);
 			break;
 		}
 		if (r < 0)
 			log_warn("%s", err);
-		if (agent_inventory(&s, &id, crlp, 0, err) < 0)
-			log_warn("%s", err);
+		periodic(&s, &id, crlp, r == 0, skew, r == 0);
 		maybe_renew(&s, &id, hwid, 0);
 		/* Jitter spreads a fleet's check-ins over the interval. */
 		rand_bytes(&j, 1);
@@ -343,7 +424,8 @@ int
 agent_reset_identity(const char *state_dir)
 {
 	static const char *files[] = {AGENT_KEY, AGENT_CERT, AGENT_KEY_NEW,
-	    AGENT_CERT_NEW, AGENT_CRL, "inventory.json"};
+	    AGENT_CERT_NEW, AGENT_CRL, "inventory.json", "health.json",
+	    "spool.db", "spool.db-wal", "spool.db-shm"};
 	struct agent_state s;
 	char err[ERRMSG_MAX], path[PATH_MAX];
 	size_t i;

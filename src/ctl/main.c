@@ -44,6 +44,12 @@ usage(FILE *f)
 	    "  certs list [--client ID] [--expiring-within DURATION]\n"
 	    "  certs revoke SERIAL|--client ID [--reason REASON]\n"
 	    "  inventory show ID [--class CLASS] [--history N]\n"
+	    "  status list [--client ID] [--since DURATION] [--severity S] "
+	    "[--limit N]\n"
+	    "  status rules add --message-id N [--component C] --action "
+	    "log|mark-client\n"
+	    "  status rules list | status rules delete ID\n"
+	    "  report health\n"
 	    "  site show\n"
 	    "  site set-approval manual|trusted|all [--trusted-domain "
 	    "SUFFIX]...\n"
@@ -238,8 +244,9 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 {
 	static const struct column cols[] = {{"ID", "id", 's'},
 	    {"STATUS", "status", 's'}, {"HOSTNAME", "hostname", 's'},
-	    {"APPROVAL", "approval_source", 's'},
-	    {"LAST SEEN", "last_seen", 't'}, {NULL, NULL, 0}};
+	    {"APPROVAL", "approval_source", 's'}, {"HEALTH", "health", 's'},
+	    {"ACTIVITY", "activity", 's'},
+	    {"LAST SEEN", "last_activity", 't'}, {NULL, NULL, 0}};
 	char path[160];
 	int i, rc = 0;
 
@@ -477,6 +484,132 @@ cmd_inventory(struct ctl *c, int argc, char **argv)
 }
 
 static int
+cmd_status(struct ctl *c, int argc, char **argv)
+{
+	static const struct column mcols[] = {{"ID", "id", 'i'},
+	    {"RECEIVED", "received_at", 't'}, {"CLIENT", "client_id", 's'},
+	    {"COMPONENT", "component", 's'}, {"MESSAGE", "message_id", 'i'},
+	    {"SEVERITY", "severity", 's'}, {"STRINGS", "strings", 's'},
+	    {NULL, NULL, 0}};
+	static const struct column rcols[] = {{"ID", "id", 'i'},
+	    {"MESSAGE", "message_id", 'i'}, {"COMPONENT", "component", 's'},
+	    {"ACTION", "action", 's'}, {"BY", "created_by", 's'},
+	    {"CREATED", "created_at", 't'}, {NULL, NULL, 0}};
+	char path[512], q[400] = "";
+	int i;
+
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		size_t off = 0;
+
+		for (i = 1; i < argc; i++) {
+			const char *k = NULL;
+			int64_t v;
+
+			if (i + 1 >= argc)
+				return fail("status list: '%s' needs a value",
+				    argv[i]);
+			if (strcmp(argv[i], "--client") == 0) {
+				if (!pki_client_id_valid(argv[i + 1]))
+					return fail("'%s' is not a client id",
+					    argv[i + 1]);
+				k = "client";
+			} else if (strcmp(argv[i], "--since") == 0) {
+				if (parse_duration(argv[i + 1], &v) < 0)
+					return fail("--since takes a duration "
+						    "like 1h");
+				k = "since";
+			} else if (strcmp(argv[i], "--severity") == 0) {
+				if (strcmp(argv[i + 1], "info") &&
+				    strcmp(argv[i + 1], "warning") &&
+				    strcmp(argv[i + 1], "error"))
+					return fail("--severity takes info, "
+						    "warning or error");
+				k = "severity";
+			} else if (strcmp(argv[i], "--limit") == 0) {
+				if (parse_int64(argv[i + 1], 1, 100000, &v) < 0)
+					return fail("--limit takes 1 to 100000");
+				k = "limit";
+			} else
+				return fail("status list: unknown option '%s'",
+				    argv[i]);
+			str_fmt(q + off, sizeof(q) - off, "%s%s=%s",
+			    off ? "&" : "", k, argv[i + 1]);
+			off = strlen(q);
+			i++;
+		}
+		str_fmt(path, sizeof(path), "/v1/admin/status%s%s",
+		    q[0] ? "?" : "", q);
+		return show(c, call(c, "GET", path, NULL), "messages", mcols);
+	}
+	if (argc >= 2 && strcmp(argv[0], "rules") == 0) {
+		if (strcmp(argv[1], "list") == 0 && argc == 2)
+			return show(c, call(c, "GET", "/v1/admin/status/rules",
+					   NULL),
+			    "rules", rcols);
+		if (strcmp(argv[1], "delete") == 0 && argc == 3) {
+			if (strspn(argv[2], "0123456789") != strlen(argv[2]))
+				return fail("'%s' is not a rule id", argv[2]);
+			str_fmt(path, sizeof(path),
+			    "/v1/admin/status/rules/%s", argv[2]);
+			return show(c, call(c, "DELETE", path, NULL), NULL,
+			    NULL);
+		}
+		if (strcmp(argv[1], "add") == 0) {
+			json_t *body = json_object();
+			int64_t mid = -1;
+
+			for (i = 2; i < argc; i++) {
+				if (i + 1 >= argc) {
+					json_decref(body);
+					return fail("'%s' needs a value",
+					    argv[i]);
+				}
+				if (strcmp(argv[i], "--message-id") == 0) {
+					if (parse_int64(argv[i + 1], 0,
+						2147483647, &mid) < 0) {
+						json_decref(body);
+						return fail("--message-id takes "
+							    "a number");
+					}
+					json_object_set_new(body, "message_id",
+					    json_integer(mid));
+				} else if (strcmp(argv[i], "--component") == 0)
+					json_object_set_new(body, "component",
+					    json_string(argv[i + 1]));
+				else if (strcmp(argv[i], "--action") == 0)
+					json_object_set_new(body, "action",
+					    json_string(argv[i + 1]));
+				else {
+					json_decref(body);
+					return fail("status rules add: unknown "
+						    "option '%s'",
+					    argv[i]);
+				}
+				i++;
+			}
+			if (mid < 0) {
+				json_decref(body);
+				return fail("status rules add needs "
+					    "--message-id N");
+			}
+			return show(c, call(c, "POST", "/v1/admin/status/rules",
+					   body),
+			    NULL, NULL);
+		}
+	}
+	return fail("usage: status list [...] | status rules add|list|delete");
+}
+
+static int
+cmd_report(struct ctl *c, int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "health") == 0)
+		return show(c, call(c, "GET", "/v1/admin/report/health", NULL),
+		    NULL, NULL);
+	return fail("usage: report health");
+}
+
+static int
 cmd_site(struct ctl *c, int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "show") == 0) {
@@ -607,6 +740,10 @@ main(int argc, char **argv)
 		rc = cmd_token(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "clients") == 0)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "status") == 0)
+		rc = cmd_status(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "report") == 0)
+		rc = cmd_report(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "inventory") == 0)
 		rc = cmd_inventory(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "certs") == 0)

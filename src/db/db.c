@@ -430,8 +430,10 @@ db_client_get(struct db *db, const char *id, struct db_client *c)
 	"SELECT id, status, status_reason, hostname, hardware_id, "            \
 	"approval_source, token_id, created_at, decided_at, decided_by, "      \
 	"last_seen, cert_serial, discovery, last_inventory_at, "               \
-	"last_status_at, last_health_at, last_policy_at FROM clients "
-#define CLIENT_TYPES "sssssssiisisjiiii"
+	"last_status_at, last_health_at, last_policy_at, marked, "             \
+	"health.state AS health, health.at AS health_at FROM clients LEFT "    \
+	"JOIN health ON health.client_id = clients.id "
+#define CLIENT_TYPES "sssssssiisisjiiiissi"
 
 json_t *
 db_client_show(struct db *db, const char *id)
@@ -1101,4 +1103,127 @@ db_client_touch(struct db *db, const char *client_id, const char *channel,
 	else
 		return err_set(err, "unknown activity channel %s", channel);
 	return db_exec(db, sql, p, NP(p), NULL, err);
+}
+
+/* --- status messages --- */
+
+int
+db_status_insert(struct db *db, const char *client_id, int64_t uid,
+    const char *component, int64_t message_id, const char *severity,
+    int64_t at, int64_t received_at, const char *strings, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(uid),
+	    DB_TEXT(component), DB_INT(message_id), DB_TEXT(severity),
+	    DB_INT(at), DB_INT(received_at), DB_TEXT(strings)};
+	int64_t n = exec_changes(db,
+	    "INSERT INTO status_messages (client_id, uid, component, "
+	    "message_id, severity, at, received_at, strings) VALUES ($1, $2, "
+	    "$3, $4, $5, $6, $7, $8) ON CONFLICT (client_id, uid) DO NOTHING",
+	    p, NP(p), err);
+
+	return n < 0 ? -1 : n == 1;
+}
+
+json_t *
+db_status_list(struct db *db, const char *client_id, int64_t since,
+    const char *severity, int limit)
+{
+	struct db_param p[] = {DB_TEXT(client_id ? client_id : ""),
+	    DB_INT(since), DB_TEXT(severity ? severity : ""), DB_INT(limit)};
+
+	return query_json(db,
+	    "SELECT id, client_id, component, message_id, severity, at, "
+	    "received_at, strings FROM (SELECT * FROM status_messages WHERE "
+	    "($1 = '' OR client_id = $1) AND received_at >= $2 AND ($3 = '' "
+	    "OR severity = $3) ORDER BY id DESC LIMIT $4) AS recent ORDER BY "
+	    "id",
+	    p, NP(p), "issisiij");
+}
+
+json_t *
+db_status_rules(struct db *db)
+{
+	return query_json(db,
+	    "SELECT id, message_id, component, action, created_by, created_at "
+	    "FROM status_rules ORDER BY id",
+	    NULL, 0, "iisssi");
+}
+
+int
+db_status_rule_add(struct db *db, int64_t message_id, const char *component,
+    const char *action, const char *by, int64_t now, int64_t *id, char *err)
+{
+	struct db_param p[] = {DB_INT(message_id), DB_TEXT(component),
+	    DB_TEXT(action), DB_TEXT(by), DB_INT(now)};
+	struct db_result *r;
+
+	if (db_exec(db,
+		"INSERT INTO status_rules (message_id, component, action, "
+		"created_by, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING "
+		"id",
+		p, NP(p), &r, err) < 0)
+		return -1;
+	*id = cell_int(r, 0, 0);
+	db_result_free(r);
+	return 0;
+}
+
+int
+db_status_rule_delete(struct db *db, int64_t id, char *err)
+{
+	struct db_param p[] = {DB_INT(id)};
+	int64_t n = exec_changes(db, "DELETE FROM status_rules WHERE id = $1",
+	    p, NP(p), err);
+
+	return n < 0 ? -1 : n == 1;
+}
+
+int
+db_client_mark(struct db *db, const char *client_id, const char *text,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(text)};
+
+	return db_exec(db, "UPDATE clients SET marked = $2 WHERE id = $1", p,
+	    NP(p), NULL, err);
+}
+
+/* --- client health --- */
+
+int
+db_health_put(struct db *db, const char *client_id, int64_t uid, int64_t at,
+    const char *state, const char *checks, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(uid), DB_INT(at),
+	    DB_TEXT(state), DB_TEXT(checks)};
+	int64_t n = exec_changes(db,
+	    "INSERT INTO health_history (client_id, uid, at, state, checks) "
+	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, uid) DO "
+	    "NOTHING",
+	    p, NP(p), err);
+
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	/* The newest report by device time is the client's current health. */
+	if (db_exec(db,
+		"INSERT INTO health (client_id, at, state, checks) VALUES ($1, "
+		"$3, $4, $5) ON CONFLICT (client_id) DO UPDATE SET at = "
+		"excluded.at, state = excluded.state, checks = excluded.checks "
+		"WHERE excluded.at >= health.at",
+		p, NP(p), NULL, err) < 0)
+		return -1;
+	return 1;
+}
+
+json_t *
+db_health_get(struct db *db, const char *client_id)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+	json_t *a = query_json(db,
+	    "SELECT at, state, checks FROM health WHERE client_id = $1", p,
+	    NP(p), "isj");
+	json_t *o = json_incref(json_array_get(a, 0));
+
+	json_decref(a);
+	return o;
 }

@@ -232,6 +232,27 @@ json_t *db_inventory_show(struct db *db, const char *client_id,
     const char *cls);
 json_t *db_inventory_history(struct db *db, const char *client_id, int limit);
 
+/* Status messages. 1 stored, 0 a resend of one already stored. */
+int db_status_insert(struct db *db, const char *client_id, int64_t uid,
+    const char *component, int64_t message_id, const char *severity,
+    int64_t at, int64_t received_at, const char *strings, char *err);
+json_t *db_status_list(struct db *db, const char *client_id, int64_t since,
+    const char *severity, int limit);
+json_t *db_status_rules(struct db *db);
+int db_status_rule_add(struct db *db, int64_t message_id,
+    const char *component, const char *action, const char *by, int64_t now,
+    int64_t *id, char *err);
+/* 1 deleted, 0 no such rule. */
+int db_status_rule_delete(struct db *db, int64_t id, char *err);
+int db_client_mark(struct db *db, const char *client_id, const char *text,
+    char *err);
+
+/* Client health: the latest report per client, and the history. 1 stored,
+ * 0 a resend. */
+int db_health_put(struct db *db, const char *client_id, int64_t uid,
+    int64_t at, const char *state, const char *checks, char *err);
+json_t *db_health_get(struct db *db, const char *client_id);
+
 /* Records activity on a channel: "inventory", "status", "health",
  * "policy". */
 int db_client_touch(struct db *db, const char *client_id, const char *channel,

@@ -166,18 +166,30 @@ h_admin_clients_list(struct request *r)
 		reply_error(r, 500, "cannot list clients");
 		return;
 	}
+	{
+		json_t *c;
+		size_t i;
+
+		json_array_foreach(list, i, c)
+			client_activity(c, now_unix(),
+			    r->srv->cfg.inactive_after);
+	}
 	reply_json(r, 200, json_pack("{s:o}", "clients", list));
 }
 
 void
 h_admin_client_show(struct request *r)
 {
-	json_t *c = db_client_show(r->db, r->param);
+	json_t *c = db_client_show(r->db, r->param), *h;
 
 	if (c == NULL) {
 		reply_error(r, 404, "no client %s", r->param);
 		return;
 	}
+	client_activity(c, now_unix(), r->srv->cfg.inactive_after);
+	h = db_health_get(r->db, r->param);
+	if (h != NULL)
+		json_object_set_new(c, "health_checks", h);
 	reply_json(r, 200, c);
 }
 

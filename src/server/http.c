@@ -362,6 +362,9 @@ server_run(const struct site_config *cfg, const char *listen_override)
 	srv.signer.fd = -1;
 	pthread_mutex_init(&srv.crl_lock, NULL);
 	revoked_init(&srv.revoked);
+	ratelimit_init(&srv.status_rl, (double)srv.cfg.status_rate,
+	    (double)srv.cfg.status_burst, (double)srv.cfg.status_site_rate,
+	    (double)srv.cfg.status_site_rate * 2);
 	if (listen_override != NULL &&
 	    parse_hostport(listen_override, srv.cfg.listen_host,
 		sizeof(srv.cfg.listen_host), &srv.cfg.listen_port) < 0) {
@@ -473,6 +476,7 @@ out:
 	X509_free(srv.ca);
 	X509_free(srv.tls_cert);
 	revoked_free(&srv.revoked);
+	ratelimit_free(&srv.status_rl);
 	free(srv.ca_pem);
 	free(srv.crl_der);
 	pthread_mutex_destroy(&srv.crl_lock);

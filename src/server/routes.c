@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -16,51 +17,66 @@
 #include "lifecycle.h"
 #include "proto/discovery.h"
 #include "proto/inventory.h"
+#include "proto/status.h"
 #include "server.h"
 
 #define ADMIN_BODY_MAX (16 * 1024)
 
 const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/enroll", ROLE_ENROLLING, ENROLL_BODY_MAX,
-	    h_enroll},
-	{EVHTTP_REQ_GET, "/v1/enroll/{}", ROLE_ENROLLING, 0, h_enroll_poll},
-	{EVHTTP_REQ_GET, "/v1/crl", ROLE_ANYONE, 0, h_crl},
+	    h_enroll, 0},
+	{EVHTTP_REQ_GET, "/v1/enroll/{}", ROLE_ENROLLING, 0, h_enroll_poll, 0},
+	{EVHTTP_REQ_GET, "/v1/crl", ROLE_ANYONE, 0, h_crl, 0},
 	{EVHTTP_REQ_POST, "/v1/heartbeat", ROLE_CLIENT, HEARTBEAT_BODY_MAX,
-	    h_heartbeat},
-	{EVHTTP_REQ_GET, "/v1/notify", ROLE_CLIENT, 0, h_notify},
+	    h_heartbeat, 0},
+	{EVHTTP_REQ_GET, "/v1/notify", ROLE_CLIENT, 0, h_notify, 0},
 	{EVHTTP_REQ_POST, "/v1/inventory", ROLE_CLIENT, INVENTORY_BODY_MAX,
-	    h_inventory},
-	{EVHTTP_REQ_POST, "/v1/renew", ROLE_CLIENT, ENROLL_BODY_MAX, h_renew},
+	    h_inventory, 0},
+	{EVHTTP_REQ_POST, "/v1/status", ROLE_CLIENT, STATUS_BODY_MAX, h_status,
+	    1},
+	{EVHTTP_REQ_POST, "/v1/health", ROLE_CLIENT, HEALTH_BODY_MAX, h_health,
+	    1},
+	{EVHTTP_REQ_POST, "/v1/renew", ROLE_CLIENT, ENROLL_BODY_MAX, h_renew, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/tokens", ROLE_ADMIN, ADMIN_BODY_MAX,
-	    h_admin_token_create},
+	    h_admin_token_create, 0},
 	{EVHTTP_REQ_GET, "/v1/admin/tokens", ROLE_ADMIN, 0,
-	    h_admin_token_list},
+	    h_admin_token_list, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/tokens/{}/revoke", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_token_revoke},
+	    ADMIN_BODY_MAX, h_admin_token_revoke, 0},
 	{EVHTTP_REQ_GET, "/v1/admin/clients", ROLE_ADMIN, 0,
-	    h_admin_clients_list},
+	    h_admin_clients_list, 0},
 	{EVHTTP_REQ_GET, "/v1/admin/clients/{}", ROLE_ADMIN, 0,
-	    h_admin_client_show},
+	    h_admin_client_show, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/approve", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_client_approve},
+	    ADMIN_BODY_MAX, h_admin_client_approve, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/deny", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_client_deny},
+	    ADMIN_BODY_MAX, h_admin_client_deny, 0},
 	{EVHTTP_REQ_GET, "/v1/admin/clients/{}/inventory", ROLE_ADMIN, 0,
-	    h_admin_client_inventory},
+	    h_admin_client_inventory, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/block", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_client_block},
+	    ADMIN_BODY_MAX, h_admin_client_block, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/unblock", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_client_unblock},
+	    ADMIN_BODY_MAX, h_admin_client_unblock, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/clients/{}/renew", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_client_renew},
-	{EVHTTP_REQ_GET, "/v1/admin/certs", ROLE_ADMIN, 0, h_admin_certs_list},
+	    ADMIN_BODY_MAX, h_admin_client_renew, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/certs", ROLE_ADMIN, 0, h_admin_certs_list, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/certs/revoke", ROLE_ADMIN, ADMIN_BODY_MAX,
-	    h_admin_certs_revoke},
-	{EVHTTP_REQ_GET, "/v1/admin/site", ROLE_ADMIN, 0, h_admin_site_show},
+	    h_admin_certs_revoke, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/status", ROLE_ADMIN, 0,
+	    h_admin_status_list, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/status/rules", ROLE_ADMIN, 0,
+	    h_admin_status_rules, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/status/rules", ROLE_ADMIN, ADMIN_BODY_MAX,
+	    h_admin_status_rule_add, 0},
+	{EVHTTP_REQ_DELETE, "/v1/admin/status/rules/{}", ROLE_ADMIN, 0,
+	    h_admin_status_rule_delete, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/report/health", ROLE_ADMIN, 0,
+	    h_admin_report_health, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/site", ROLE_ADMIN, 0, h_admin_site_show, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/site/approval", ROLE_ADMIN,
-	    ADMIN_BODY_MAX, h_admin_site_approval},
-	{EVHTTP_REQ_GET, "/v1/admin/audit", ROLE_ADMIN, 0, h_admin_audit},
-	{0, NULL, 0, 0, NULL},
+	    ADMIN_BODY_MAX, h_admin_site_approval, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/audit", ROLE_ADMIN, 0, h_admin_audit, 0},
+	{0, NULL, 0, 0, NULL, 0},
 };
 
 /* Matches path against pattern; a "{}" segment takes 1-64 chars of
@@ -396,6 +412,28 @@ dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (authorize(&r) < 0)
 		return;
+	if (r.route->limited) {
+		/* Before the body is parsed: a flood costs a table lookup. */
+		struct timespec ts;
+		int64_t wait;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		wait = ratelimit_check(&w->srv->status_rl, r.peer->id,
+		    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (wait > 0) {
+			char secs[16];
+
+			str_fmt(secs, sizeof(secs), "%lld",
+			    (long long)((wait + 999) / 1000));
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req),
+			    "Retry-After", secs);
+			reply_error(&r, 429,
+			    "too many requests from client %s; retry in %s s",
+			    r.peer->id, secs);
+			return;
+		}
+	}
 	r.body_len = evbuffer_get_length(in);
 	if (r.body_len > r.route->body_max) {
 		reply_error(&r, 413,

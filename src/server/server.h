@@ -13,6 +13,7 @@
 
 #include "crypto/pki.h"
 #include "db/db.h"
+#include "ratelimit.h"
 #include "revoked.h"
 #include "signer.h"
 #include "site.h"
@@ -38,6 +39,7 @@ struct server {
 	size_t crl_len;
 	int64_t crl_issued;
 	struct revoked_set revoked;
+	struct ratelimit status_rl; /* POST /v1/status and /v1/health */
 	X509 *tls_cert; /* the MP certificate, for expiry warnings */
 	pthread_t tasks_thread;
 	struct event_base *tasks_base;
@@ -103,6 +105,7 @@ struct route {
 	enum role role;
 	size_t body_max;
 	handler_fn handler;
+	int limited;       /* rate-limited per client and site-wide */
 };
 
 struct request {
@@ -194,6 +197,15 @@ void h_admin_site_approval(struct request *r);
 void h_admin_audit(struct request *r);
 void h_notify(struct request *r);
 void h_inventory(struct request *r);
+void h_status(struct request *r);
+void h_health(struct request *r);
+void h_admin_status_list(struct request *r);
+void h_admin_status_rules(struct request *r);
+void h_admin_status_rule_add(struct request *r);
+void h_admin_status_rule_delete(struct request *r);
+void h_admin_report_health(struct request *r);
+/* Adds "activity" and "last_activity" to a client object. */
+void client_activity(json_t *c, int64_t now, int64_t inactive_after);
 void h_admin_client_inventory(struct request *r);
 void h_renew(struct request *r);
 void h_admin_client_block(struct request *r);

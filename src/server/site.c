@@ -21,6 +21,10 @@ site_config_defaults(struct site_config *c)
 	c->log_level = LOG_INFO;
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
+	c->inactive_after = 7 * 86400;
+	c->status_rate = 2;
+	c->status_burst = 30;
+	c->status_site_rate = 2000;
 }
 
 int
@@ -135,6 +139,26 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "and 1h",
 			    line);
 		c->notify_hold = v;
+	} else if (strcmp(key, "inactive_after") == 0) {
+		if (parse_duration(value, &v) < 0 || v < 60)
+			return err_set(err,
+			    "line %d: inactive_after must be a duration of at "
+			    "least 1m",
+			    line);
+		c->inactive_after = v;
+	} else if (strcmp(key, "status_rate") == 0 ||
+	    strcmp(key, "status_burst") == 0 ||
+	    strcmp(key, "status_site_rate") == 0) {
+		if (parse_int64(value, 1, 1000000, &v) < 0)
+			return err_set(err,
+			    "line %d: %s must be a number from 1 to 1000000",
+			    line, key);
+		if (key[7] == 'r')
+			c->status_rate = v;
+		else if (key[7] == 'b')
+			c->status_burst = v;
+		else
+			c->status_site_rate = v;
 	} else if (strcmp(key, "log_level") == 0) {
 		static const char *levels[] = {"error", "warning", "info",
 		    "debug"};

@@ -33,6 +33,10 @@ struct site_config {
 	int log_level;                /* enum log_level */
 	int64_t crl_validity;         /* seconds from issue to nextUpdate */
 	int64_t notify_hold;          /* longest hold of GET /v1/notify */
+	int64_t inactive_after;       /* no contact this long: inactive */
+	int64_t status_rate;          /* status requests/s per client */
+	int64_t status_burst;
+	int64_t status_site_rate;     /* status requests/s, all clients */
 };
 
 void site_config_defaults(struct site_config *c);

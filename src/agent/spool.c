@@ -1,0 +1,314 @@
+/* spool.c - the agent's outbox: every status message and health report is
+ * written to a local SQLite spool first and deleted only after the site
+ * acknowledged it (2xx), so nothing is lost while the site is down. The
+ * spool is bounded; when full, the oldest entries go and their number is
+ * reported later. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "agent.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#define AGENT_SPOOL "spool.db"
+#define SPOOL_MAX_ROWS 10000
+#define STATUS_PER_POST 50
+
+struct spool {
+	sqlite3 *db;
+	int64_t base; /* high bits of every uid: unique per spool file */
+};
+
+static int
+sq(struct spool *sp, const char *sql, char *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(sp->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set(err, "spool: %s", msg ? msg : "error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+scalar(struct spool *sp, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(sp->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct spool *
+spool_open(struct agent_state *s, char *err)
+{
+	char path[PATH_MAX];
+	struct spool *sp = calloc(1, sizeof(*sp));
+	struct stat st;
+
+	if (sp == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	state_path(s, AGENT_SPOOL, path, sizeof(path));
+	/* Created 0600 before SQLite opens it. */
+	if (stat(path, &st) < 0 && file_write_new(path, "", 0, 0600, err) < 0) {
+		free(sp);
+		return NULL;
+	}
+	if (sqlite3_open(path, &sp->db) != SQLITE_OK) {
+		err_set(err, "cannot open the spool %s", path);
+		sqlite3_close(sp->db);
+		free(sp);
+		return NULL;
+	}
+	sqlite3_busy_timeout(sp->db, 5000);
+	if (sq(sp,
+		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		"CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
+		"AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value "
+		"INTEGER NOT NULL);",
+		err) < 0) {
+		spool_close(sp);
+		return NULL;
+	}
+	sp->base = scalar(sp, "SELECT value FROM meta WHERE key = 'base'");
+	if (sp->base < 0) {
+		unsigned char r[4];
+		char sql[128];
+
+		rand_bytes(r, sizeof(r));
+		sp->base = (int64_t)(((uint32_t)r[0] << 24 | r[1] << 16 |
+					 r[2] << 8 | r[3]) &
+		    0x3fffffff);
+		str_fmt(sql, sizeof(sql),
+		    "INSERT INTO meta VALUES ('base', %lld), ('dropped', 0)",
+		    (long long)sp->base);
+		if (sq(sp, sql, err) < 0) {
+			spool_close(sp);
+			return NULL;
+		}
+	}
+	return sp;
+}
+
+void
+spool_close(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	sqlite3_close(sp->db);
+	free(sp);
+}
+
+int64_t
+spool_pending(struct spool *sp)
+{
+	return scalar(sp, "SELECT COUNT(*) FROM outbox");
+}
+
+int
+spool_add(struct spool *sp, const char *kind, json_t *item, char *err)
+{
+	sqlite3_stmt *st;
+	char *text = json_dumps(item, JSON_COMPACT);
+	int64_t n;
+	int rc;
+
+	if (text == NULL)
+		return err_set(err, "cannot encode a report");
+	if (sq(sp, "BEGIN IMMEDIATE", err) < 0) {
+		free(text);
+		return -1;
+	}
+	n = scalar(sp, "SELECT COUNT(*) FROM outbox");
+	if (n >= SPOOL_MAX_ROWS) {
+		/* Full: the oldest go, and we say how many later. */
+		char sql[160];
+
+		str_fmt(sql, sizeof(sql),
+		    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+		    "ORDER BY id LIMIT %lld); UPDATE meta SET value = value + "
+		    "%lld WHERE key = 'dropped'",
+		    (long long)(n - SPOOL_MAX_ROWS + 1),
+		    (long long)(n - SPOOL_MAX_ROWS + 1));
+		if (sq(sp, sql, err) < 0) {
+			sq(sp, "ROLLBACK", NULL);
+			free(text);
+			return -1;
+		}
+	}
+	rc = sqlite3_prepare_v2(sp->db,
+	    "INSERT INTO outbox (kind, body) VALUES (?1, ?2)", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		sqlite3_finalize(st);
+	}
+	free(text);
+	if (rc != SQLITE_OK || sq(sp, "COMMIT", err) < 0) {
+		sq(sp, "ROLLBACK", NULL);
+		return err_set(err, "cannot write the spool");
+	}
+	return 0;
+}
+
+int
+spool_status(struct spool *sp, const char *component, int64_t message_id,
+    const char *severity, json_t *strings, char *err)
+{
+	json_t *m = json_pack("{s:s,s:I,s:s,s:I,s:o}", "component", component,
+	    "message_id", (json_int_t)message_id, "severity", severity, "time",
+	    (json_int_t)now_unix(), "strings",
+	    strings ? strings : json_array());
+	int r = spool_add(sp, "status", m, err);
+
+	json_decref(m);
+	return r;
+}
+
+/* Sends rows [first..] of one kind: status rows together (up to
+ * STATUS_PER_POST, as one batch), a health row alone. Returns the HTTP
+ * status, or -1 on transport error. */
+static long
+send_rows(struct spool *sp, struct agent_state *s, const struct identity *id,
+    const char *crl, const char *kind, json_t *rows, char *err)
+{
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL};
+	struct httpc_resp resp;
+	char url[400], *body;
+	json_t *doc;
+	long status;
+
+	if (strcmp(kind, "status") == 0)
+		doc = json_pack("{s:O}", "messages", rows);
+	else
+		doc = json_incref(json_array_get(rows, 0));
+	body = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	str_fmt(url, sizeof(url), "%s/v1/%s", s->url,
+	    strcmp(kind, "status") == 0 ? "status" : "health");
+	if (body == NULL ||
+	    httpc_request("POST", url, &tls, body, NULL, &resp, err) < 0) {
+		free(body);
+		return -1;
+	}
+	free(body);
+	status = resp.status;
+	if (status < 200 || status > 299) {
+		json_t *o = json_loadb(resp.body, resp.len, 0, NULL);
+		const char *e = json_string_value(json_object_get(o, "error"));
+
+		err_set(err, "the site refused %s (HTTP %ld): %s", kind, status,
+		    e ? e : "no reason given");
+		json_decref(o);
+	}
+	httpc_resp_free(&resp);
+	return status;
+}
+
+int
+spool_flush(struct spool *sp, struct agent_state *s, const struct identity *id,
+    const char *crl, int *sent, char *err)
+{
+	int64_t dropped = scalar(sp, "SELECT value FROM meta WHERE key = "
+				     "'dropped'");
+
+	*sent = 0;
+	if (dropped > 0) {
+		char n[32];
+
+		str_fmt(n, sizeof(n), "%lld", (long long)dropped);
+		if (sq(sp, "UPDATE meta SET value = 0 WHERE key = 'dropped'",
+			err) < 0 ||
+		    spool_status(sp, "agent", 1900, "warning",
+			json_pack("[s,s]", n, "reports dropped from a full "
+					      "spool"),
+			err) < 0)
+			return -1;
+	}
+	for (;;) {
+		sqlite3_stmt *st;
+		json_t *rows = json_array();
+		char kind[16] = "";
+		int64_t first = 0, last = 0;
+		long status;
+
+		if (sqlite3_prepare_v2(sp->db,
+			"SELECT id, kind, body FROM outbox ORDER BY id LIMIT "
+			"?1",
+			-1, &st, NULL) != SQLITE_OK) {
+			json_decref(rows);
+			return err_set(err, "cannot read the spool");
+		}
+		sqlite3_bind_int(st, 1, STATUS_PER_POST);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *k = (const char *)sqlite3_column_text(st, 1);
+			json_t *item = json_loads(
+			    (const char *)sqlite3_column_text(st, 2), 0, NULL);
+			int64_t rid = sqlite3_column_int64(st, 0);
+
+			/* In order: a batch is a run of rows of one kind. */
+			if (kind[0] && (strcmp(kind, k) || strcmp(k, "status"))) {
+				json_decref(item);
+				break;
+			}
+			str_copy(kind, sizeof(kind), k);
+			if (item == NULL)
+				item = json_object();
+			json_object_set_new(item, "uid",
+			    json_integer(sp->base * ((int64_t)1 << 32) + rid));
+			json_array_append_new(rows, item);
+			if (first == 0)
+				first = rid;
+			last = rid;
+		}
+		sqlite3_finalize(st);
+		if (json_array_size(rows) == 0) {
+			json_decref(rows);
+			return 0;
+		}
+		status = send_rows(sp, s, id, crl, kind, rows, err);
+		json_decref(rows);
+		if (status >= 200 && status <= 299) {
+			char sql[128];
+
+			str_fmt(sql, sizeof(sql),
+			    "DELETE FROM outbox WHERE id BETWEEN %lld AND %lld",
+			    (long long)first, (long long)last);
+			if (sq(sp, sql, err) < 0)
+				return -1;
+			*sent += (int)(last - first + 1);
+			continue;
+		}
+		if (status == 400 || status == 413) {
+			/* The site will never take these: do not block the
+			 * queue behind them. */
+			char sql[128];
+
+			log_warn("dropping %lld spooled %s report(s): %s",
+			    (long long)(last - first + 1), kind, err);
+			str_fmt(sql, sizeof(sql),
+			    "DELETE FROM outbox WHERE id BETWEEN %lld AND %lld",
+			    (long long)first, (long long)last);
+			if (sq(sp, sql, err) < 0)
+				return -1;
+			continue;
+		}
+		/* Down, busy (429) or refusing us: keep everything, try later. */
+		return -1;
+	}
+}
