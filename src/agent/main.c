@@ -110,6 +110,31 @@ main(int argc, char **argv)
 		} else if (strcmp(cmd, "status") == 0 &&
 		    strcmp(a, "--json") == 0)
 			json = 1;
+		else if (strcmp(cmd, "send-status") == 0 &&
+		    strcmp(a, "--component") == 0)
+			component = value(argc, argv, &i);
+		else if (strcmp(cmd, "send-status") == 0 &&
+		    strcmp(a, "--severity") == 0)
+			severity = value(argc, argv, &i);
+		else if (strcmp(cmd, "send-status") == 0 &&
+		    strcmp(a, "--message-id") == 0) {
+			if (parse_int64(value(argc, argv, &i), 0, 2147483647,
+				&message_id) < 0) {
+				fprintf(stderr, "steward-agent: --message-id "
+						"takes a number\n");
+				return AGENT_EXIT_USAGE;
+			}
+		} else if (strcmp(cmd, "send-status") == 0 &&
+		    strcmp(a, "--count") == 0) {
+			if (parse_int64(value(argc, argv, &i), 1, 100000,
+				&count) < 0) {
+				fprintf(stderr, "steward-agent: --count takes "
+						"1 to 100000\n");
+				return AGENT_EXIT_USAGE;
+			}
+		} else if (strcmp(cmd, "send-status") == 0 && a[0] != '-' &&
+		    ntexts < 16 && strlen(a) <= 256)
+			texts[ntexts++] = argv[i];
 		else {
 			fprintf(stderr, "steward-agent: unknown option '%s' "
 					"for %s\n",
