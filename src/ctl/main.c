@@ -50,6 +50,8 @@ usage(FILE *f)
 	    "log|mark-client\n"
 	    "  status rules list | status rules delete ID\n"
 	    "  report health\n"
+	    "  tasks list | tasks run NAME | tasks set NAME [--retention D] "
+	    "[--disable|--enable]\n"
 	    "  site show\n"
 	    "  site set-approval manual|trusted|all [--trusted-domain "
 	    "SUFFIX]...\n"
@@ -601,6 +603,60 @@ cmd_status(struct ctl *c, int argc, char **argv)
 }
 
 static int
+cmd_tasks(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"TASK", "name", 's'},
+	    {"RETENTION (S)", "retention", 'i'}, {"ENABLED", "enabled", 'b'},
+	    {"LAST RUN", "last_run", 't'}, {"DELETED", "last_deleted", 'i'},
+	    {"NEXT RUN", "next_run", 't'}, {NULL, NULL, 0}};
+	char path[128];
+	int i;
+
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return show(c, call(c, "GET", "/v1/admin/tasks", NULL), "tasks",
+		    cols);
+	if (argc >= 2 && strspn(argv[1], "abcdefghijklmnopqrstuvwxyz_") !=
+			     strlen(argv[1]))
+		return fail("'%s' is not a task name", argv[1]);
+	if (argc == 2 && strcmp(argv[0], "run") == 0) {
+		str_fmt(path, sizeof(path), "/v1/admin/tasks/%s/run", argv[1]);
+		return show(c, call(c, "POST", path, json_object()), NULL,
+		    NULL);
+	}
+	if (argc >= 3 && strcmp(argv[0], "set") == 0) {
+		json_t *body = json_object();
+		int64_t secs;
+
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--retention") == 0 &&
+			    i + 1 < argc) {
+				if (parse_duration(argv[++i], &secs) < 0) {
+					json_decref(body);
+					return fail("--retention takes a "
+						    "duration like 30d");
+				}
+				json_object_set_new(body, "retention",
+				    json_integer(secs));
+			} else if (strcmp(argv[i], "--disable") == 0)
+				json_object_set_new(body, "enabled",
+				    json_false());
+			else if (strcmp(argv[i], "--enable") == 0)
+				json_object_set_new(body, "enabled",
+				    json_true());
+			else {
+				json_decref(body);
+				return fail("tasks set: unknown option '%s'",
+				    argv[i]);
+			}
+		}
+		str_fmt(path, sizeof(path), "/v1/admin/tasks/%s", argv[1]);
+		return show(c, call(c, "POST", path, body), "tasks", cols);
+	}
+	return fail("usage: tasks list | tasks run NAME | tasks set NAME "
+		    "[--retention D] [--disable|--enable]");
+}
+
+static int
 cmd_report(struct ctl *c, int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
@@ -742,6 +798,8 @@ main(int argc, char **argv)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "status") == 0)
 		rc = cmd_status(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "tasks") == 0)
+		rc = cmd_tasks(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "report") == 0)
 		rc = cmd_report(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "inventory") == 0)

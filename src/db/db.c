@@ -1227,3 +1227,134 @@ db_health_get(struct db *db, const char *client_id)
 	json_decref(a);
 	return o;
 }
+
+/* --- retention tasks --- */
+
+static const struct {
+	const char *name;
+	int64_t retention;
+} default_tasks[] = {
+	{"discovery", 90 * 86400},
+	{"health_history", 31 * 86400},
+	{"status_messages", 30 * 86400},
+	{"inventory_history", 90 * 86400},
+	{"notifications", 30 * 86400},
+};
+
+int
+db_tasks_ensure(struct db *db, char *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(default_tasks) / sizeof(default_tasks[0]); i++) {
+		struct db_param p[] = {DB_TEXT(default_tasks[i].name),
+		    DB_INT(default_tasks[i].retention)};
+
+		if (db_exec(db,
+			"INSERT INTO tasks (name, retention, enabled) VALUES "
+			"($1, $2, 1) ON CONFLICT (name) DO NOTHING",
+			p, NP(p), NULL, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+json_t *
+db_tasks_list(struct db *db)
+{
+	return query_json(db,
+	    "SELECT name, retention, enabled, last_run, last_deleted, "
+	    "next_run FROM tasks ORDER BY name",
+	    NULL, 0, "sibiii");
+}
+
+int
+db_task_get(struct db *db, const char *name, struct db_task *t)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db,
+		"SELECT name, retention, enabled, next_run FROM tasks WHERE "
+		"name = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found) {
+		cell_copy(r, 0, 0, t->name, sizeof(t->name));
+		t->retention = cell_int(r, 0, 1);
+		t->enabled = (int)cell_int(r, 0, 2);
+		t->next_run = cell_int(r, 0, 3);
+	}
+	db_result_free(r);
+	return found ? 0 : -1;
+}
+
+int
+db_task_set(struct db *db, const char *name, int64_t retention, int enabled,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_INT(retention),
+	    DB_INT(enabled)};
+
+	return db_exec(db,
+	    "UPDATE tasks SET retention = $2, enabled = $3 WHERE name = $1",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_task_record(struct db *db, const char *name, int64_t now, int64_t deleted,
+    int64_t next_run, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_INT(now), DB_INT(deleted),
+	    DB_INT(next_run)};
+
+	return db_exec(db,
+	    "UPDATE tasks SET last_run = $2, last_deleted = $3, next_run = $4 "
+	    "WHERE name = $1",
+	    p, NP(p), NULL, err);
+}
+
+int64_t
+db_retention_batch(struct db *db, const char *name, int64_t cutoff, int limit,
+    char *err)
+{
+	struct db_param p[] = {DB_INT(cutoff), DB_INT(limit)};
+	const char *sql;
+
+	if (strcmp(name, "status_messages") == 0)
+		sql = "DELETE FROM status_messages WHERE id IN (SELECT id FROM "
+		      "status_messages WHERE received_at < $1 LIMIT $2)";
+	else if (strcmp(name, "health_history") == 0)
+		sql = "DELETE FROM health_history WHERE id IN (SELECT id FROM "
+		      "health_history WHERE at < $1 LIMIT $2)";
+	else if (strcmp(name, "inventory_history") == 0)
+		sql = "DELETE FROM inventory_history WHERE id IN (SELECT id "
+		      "FROM inventory_history WHERE at < $1 LIMIT $2)";
+	else if (strcmp(name, "notifications") == 0)
+		sql = "DELETE FROM notifications WHERE id IN (SELECT id FROM "
+		      "notifications WHERE created_at < $1 LIMIT $2)";
+	else if (strcmp(name, "discovery") == 0)
+		/* What a device said about itself, for devices not heard from
+		 * since the cutoff: discovery record and current inventory.
+		 * The client record and its certificates stay. */
+		sql = "DELETE FROM inventory WHERE client_id = (SELECT c.id "
+		      "FROM clients c WHERE COALESCE(c.last_seen, "
+		      "c.created_at) < $1 AND EXISTS (SELECT 1 FROM inventory "
+		      "i WHERE i.client_id = c.id) LIMIT 1)";
+	else
+		return err_set(err, "unknown task %s", name);
+	if (strcmp(name, "discovery") == 0) {
+		int64_t n = exec_changes(db, sql, p, NP(p), err);
+
+		if (n != 0)
+			return n;
+		return exec_changes(db,
+		    "UPDATE clients SET discovery = NULL WHERE id IN (SELECT id "
+		    "FROM clients WHERE discovery IS NOT NULL AND "
+		    "COALESCE(last_seen, created_at) < $1 LIMIT $2)",
+		    p, NP(p), err);
+	}
+	return exec_changes(db, sql, p, NP(p), err);
+}

@@ -253,6 +253,27 @@ int db_health_put(struct db *db, const char *client_id, int64_t uid,
     int64_t at, const char *state, const char *checks, char *err);
 json_t *db_health_get(struct db *db, const char *client_id);
 
+/* Site maintenance tasks (retention). */
+struct db_task {
+	char name[32];
+	int64_t retention;
+	int enabled;
+	int64_t next_run;
+};
+/* Inserts the default tasks that are missing. */
+int db_tasks_ensure(struct db *db, char *err);
+json_t *db_tasks_list(struct db *db);
+int db_task_get(struct db *db, const char *name, struct db_task *t);
+int db_task_set(struct db *db, const char *name, int64_t retention,
+    int enabled, char *err);
+int db_task_record(struct db *db, const char *name, int64_t now,
+    int64_t deleted, int64_t next_run, char *err);
+/* Deletes at most limit rows older than cutoff for a task; returns how
+ * many (0 when done). One short statement: callers loop, committing each
+ * batch, so the management point is never blocked for long. */
+int64_t db_retention_batch(struct db *db, const char *name, int64_t cutoff,
+    int limit, char *err);
+
 /* Records activity on a channel: "inventory", "status", "health",
  * "policy". */
 int db_client_touch(struct db *db, const char *client_id, const char *channel,

@@ -44,7 +44,7 @@ struct server {
 	pthread_t tasks_thread;
 	struct event_base *tasks_base;
 	struct db *tasks_db;
-	struct event *crl_ev, *expiry_ev;
+	struct event *crl_ev, *expiry_ev, *retention_ev;
 };
 
 /* A message from any thread to one worker's loop. */
@@ -168,6 +168,15 @@ int client_block(struct server *srv, struct db *db, const char *client_id,
  * another hardware id than it was issued to (a cloned image). */
 int client_quarantine(struct server *srv, struct db *db, const char *client_id,
     const char *cert_hwid, const char *seen_hwid, const char *what);
+
+/* retention.c: the retention tasks. */
+int retention_run(struct db *db, const char *name, int64_t now,
+    int64_t *deleted, char *err);
+/* Runs every enabled task whose next run has come. */
+void retention_due(struct db *db, int64_t now);
+void h_admin_tasks_list(struct request *r);
+void h_admin_task_run(struct request *r);
+void h_admin_task_set(struct request *r);
 
 /* tasks.c: the maintenance thread (CRL re-issue, expiry warnings). */
 int tasks_start(struct server *srv, char *err);

@@ -1,6 +1,6 @@
 /* tasks.c - the maintenance thread of stewardd: its own event loop and
  * database connection, running site tasks on timers (CRL re-issue before
- * nextUpdate, daily certificate expiry warnings). */
+ * nextUpdate, daily certificate expiry warnings, retention tasks). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +82,15 @@ on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 	tasks_expiry_warnings(srv, srv->tasks_db, now_unix());
 }
 
+/* Once a minute: the retention tasks whose time has come. */
+static void
+on_retention_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	retention_due(srv->tasks_db, now_unix());
+}
+
 static void *
 tasks_main(void *arg)
 {
@@ -96,7 +105,7 @@ tasks_start(struct server *srv, char *err)
 {
 	char path[PATH_MAX];
 	int64_t every = srv->cfg.crl_validity / 4;
-	struct timeval crl_tv, day = {EXPIRY_CHECK_SECS, 0};
+	struct timeval crl_tv, day = {EXPIRY_CHECK_SECS, 0}, minute = {60, 0};
 
 	if (every < 1)
 		every = 1;
@@ -114,10 +123,19 @@ tasks_start(struct server *srv, char *err)
 	srv->crl_ev = event_new(srv->tasks_base, -1, EV_PERSIST, on_crl_timer, srv);
 	srv->expiry_ev = event_new(srv->tasks_base, -1, EV_PERSIST, on_expiry_timer,
 	    srv);
-	if (srv->crl_ev == NULL || srv->expiry_ev == NULL)
+	srv->retention_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
+	    on_retention_timer, srv);
+	if (srv->crl_ev == NULL || srv->expiry_ev == NULL ||
+	    srv->retention_ev == NULL)
 		return err_set(err, "cannot create the task timers");
+	if (db_tasks_ensure(srv->tasks_db, err) < 0)
+		return -1;
 	event_add(srv->crl_ev, &crl_tv);
 	event_add(srv->expiry_ev, &day);
+	event_add(srv->retention_ev, &minute);
+	/* Due tasks run right after start, in this thread, not before the
+	 * site serves. */
+	event_active(srv->retention_ev, EV_TIMEOUT, 0);
 	tasks_expiry_warnings(srv, srv->tasks_db, now_unix());
 	if (pthread_create(&srv->tasks_thread, NULL, tasks_main, srv) != 0)
 		return err_set(err, "cannot start the tasks thread");
@@ -133,6 +151,7 @@ tasks_stop(struct server *srv)
 	pthread_join(srv->tasks_thread, NULL);
 	event_free(srv->crl_ev);
 	event_free(srv->expiry_ev);
+	event_free(srv->retention_ev);
 	event_base_free(srv->tasks_base);
 	db_close(srv->tasks_db);
 	srv->tasks_base = NULL;

@@ -264,6 +264,66 @@ test_notifications(void **state)
 	db_close(db);
 }
 
+static void
+test_retention(void **state)
+{
+	char err[ERRMSG_MAX], p2[160];
+	struct db *db;
+	struct db_task t;
+	int64_t now = 100 * 86400, deleted = 0, n, i;
+	json_t *l;
+
+	str_fmt(p2, sizeof(p2), "%s/ret.db", dir);
+	db = db_open(p2, err);
+	assert_non_null(db);
+	assert_int_equal(db_tasks_ensure(db, err), 0);
+	assert_int_equal(db_tasks_ensure(db, err), 0); /* idempotent */
+	l = db_tasks_list(db);
+	assert_int_equal(json_array_size(l), 5);
+	json_decref(l);
+	assert_int_equal(db_task_get(db, "status_messages", &t), 0);
+	assert_int_equal(t.retention, 30 * 86400);
+	/* 1200 old messages and 10 recent ones. */
+	for (i = 1; i <= 1210; i++)
+		assert_int_equal(db_status_insert(db, "c1", i, "a", 1, "info",
+				     0, i <= 1200 ? now - 40 * 86400 : now - 60,
+				     "[]", err),
+		    1);
+	/* Batches are bounded: three rounds of at most 500. */
+	while ((n = db_retention_batch(db, "status_messages",
+		    now - t.retention, 500, err)) > 0) {
+		assert_true(n <= 500);
+		deleted += n;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(deleted, 1200);
+	l = db_status_list(db, NULL, 0, NULL, 100000);
+	assert_int_equal(json_array_size(l), 10);
+	json_decref(l);
+	/* Discovery: a client not seen for 100 days loses its inventory and
+	 * discovery record, not its identity. */
+	assert_int_equal(db_client_insert(db, "old", "approved", "h",
+			     "hw-00000000", NULL, NULL, "{\"os\":\"x\"}", 0, err),
+	    0);
+	assert_int_equal(db_inventory_put(db, "old", "os", "", "{}", 0, err),
+	    0);
+	assert_int_equal(db_task_set(db, "discovery", 90 * 86400, 1, err), 0);
+	for (deleted = 0; (n = db_retention_batch(db, "discovery",
+			       now - 90 * 86400, 500, err)) > 0;)
+		deleted += n;
+	assert_int_equal(deleted, 2);
+	l = db_inventory_show(db, "old", NULL);
+	assert_int_equal(json_object_size(l), 0);
+	json_decref(l);
+	{
+		struct db_client c;
+
+		assert_int_equal(db_client_get(db, "old", &c), 0);
+	}
+	assert_int_equal(db_retention_batch(db, "bogus", 0, 1, err), -1);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -275,6 +335,7 @@ main(void)
 		cmocka_unit_test(test_migration_keeps_data),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_notifications),
+		cmocka_unit_test(test_retention),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
