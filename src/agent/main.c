@@ -21,6 +21,7 @@ usage(FILE *f)
 	    "ID]\n"
 	    "       steward-agent status --state DIR [--json]\n"
 	    "       steward-agent reset-identity --state DIR\n"
+	    "       steward-agent verify-log FILE\n"
 	    "       steward-agent send-status --state DIR --component C "
 	    "--message-id N\n"
 	    "                     [--severity info|warning|error] [--count N] "
@@ -63,7 +64,19 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	log_init("steward-agent", LOG_INFO);
+	if (strcmp(cmd, "verify-log") == 0) {
+		char report[512];
+		int r;
+
+		if (argc != 3) {
+			fprintf(stderr, "usage: steward-agent verify-log FILE\n");
+			return AGENT_EXIT_USAGE;
+		}
+		r = log_verify(argv[2], report, sizeof(report));
+		printf("%s\n", report);
+		return r == 0 ? 0 : 1;
+	}
+	log_init("steward-agent", LVL_INFO);
 	memset(&eo, 0, sizeof(eo));
 	memset(&ro, 0, sizeof(ro));
 	for (i = 2; i < argc; i++) {
@@ -153,6 +166,19 @@ main(int argc, char **argv)
 		return AGENT_EXIT_USAGE;
 	}
 	httpc_global_init();
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "send-status") == 0) {
+		char path[PATH_MAX], err[ERRMSG_MAX];
+
+		/* The agent's protected log: STATE/log/agent.log, 0640, in a
+		 * 0750 directory only root writes. */
+		str_fmt(path, sizeof(path), "%s/log", state);
+		if (dir_make(state, 0700, err) < 0 ||
+		    dir_make(path, 0750, err) < 0 ||
+		    str_fmt(path, sizeof(path), "%s/log/agent.log", state) <
+			0 ||
+		    log_open_file(path, err) < 0)
+			fprintf(stderr, "steward-agent: %s\n", err);
+	}
 	if (strcmp(cmd, "enroll") == 0) {
 		eo.state_dir = state;
 		return agent_enroll(&eo);

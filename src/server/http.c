@@ -382,6 +382,18 @@ server_run(const struct site_config *cfg, const char *listen_override)
 		log_err("%s", err);
 		return 1;
 	}
+	{
+		char path[PATH_MAX];
+
+		site_path(&srv.cfg, SITE_LOG_DIR, path, sizeof(path));
+		dir_make(path, 0750, NULL);
+		site_path(&srv.cfg, SITE_LOG, path, sizeof(path));
+		if (log_open_file(path, err) < 0) {
+			log_err("%s", err);
+			signer_stop(&srv.signer);
+			return 1;
+		}
+	}
 	log_info("started the signer (pid %ld); this process (pid %ld) holds "
 		 "no CA or signing key",
 	    (long)srv.signer.pid, (long)getpid());
@@ -487,5 +499,6 @@ out:
 		unlink(path);
 		log_info("stopped");
 	}
+	log_close_file();
 	return rc;
 }

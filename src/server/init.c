@@ -245,10 +245,12 @@ site_init(const struct init_opts *o, char *err)
 	if (dir_make(o->dir, 0755, err) < 0)
 		goto out;
 	{
-		static const char *sub[] = {"ca", "tls", "admin", "run"};
-		for (i = 0; i < 4; i++) {
+		static const char *sub[] = {"ca", "tls", "admin", "run", "log"};
+		for (i = 0; i < 5; i++) {
 			site_path(&c, sub[i], path, sizeof(path));
-			if (dir_make(path, 0700, err) < 0)
+			/* log/ is 0750: readable by an audit group, writable
+			 * by root alone. */
+			if (dir_make(path, i == 4 ? 0750 : 0700, err) < 0)
 				goto out;
 		}
 	}

@@ -21,6 +21,7 @@ usage(FILE *f)
 	    "                     [--client-cert-lifetime DURATION]\n"
 	    "       stewardd run --dir DIR [--listen HOST:PORT]\n"
 	    "       stewardd check --dir DIR\n"
+	    "       stewardd verify-log FILE\n"
 	    "       stewardd --version\n");
 }
 
@@ -57,7 +58,19 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	log_init("stewardd", LOG_INFO);
+	if (strcmp(cmd, "verify-log") == 0) {
+		char report[512];
+		int r;
+
+		if (argc != 3) {
+			fprintf(stderr, "usage: stewardd verify-log FILE\n");
+			return 2;
+		}
+		r = log_verify(argv[2], report, sizeof(report));
+		printf("%s\n", report);
+		return r == 0 ? 0 : 1;
+	}
+	log_init("stewardd", LVL_INFO);
 	memset(&io, 0, sizeof(io));
 	for (i = 2; i < argc; i++) {
 		const char *a = argv[i];

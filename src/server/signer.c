@@ -304,6 +304,14 @@ signer_main(const struct site_config *c, int fd)
 	if (dup2(fd, 3) < 0)
 		_exit(1);
 	close_range(4, ~0U, 0);
+	{
+		char path[PATH_MAX];
+
+		/* Its own chained log: two processes cannot share a chain. */
+		site_path(c, SITE_SIGNER_LOG, path, sizeof(path));
+		if (log_open_file(path, err) < 0)
+			log_warn("%s; logging to standard error only", err);
+	}
 	if (keys_load(c, &k, err) < 0) {
 		log_err("%s", err);
 		_exit(1);

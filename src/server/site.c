@@ -18,7 +18,7 @@ site_config_defaults(struct site_config *c)
 	str_copy(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
 	c->listen_port = 8443;
 	c->client_cert_lifetime = 365 * 86400;
-	c->log_level = LOG_INFO;
+	c->log_level = LVL_INFO;
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
 	c->inactive_after = 7 * 86400;

@@ -18,6 +18,9 @@
 #define SITE_TLS_KEY "tls/server.key"
 #define SITE_ADMIN_CRED "admin/admin.pem"
 #define SITE_RUN_URL "run/url"
+#define SITE_LOG_DIR "log"
+#define SITE_LOG "log/stewardd.log"
+#define SITE_SIGNER_LOG "log/signer.log"
 
 #define SITE_NAME_MAX 128
 #define SITE_HOST_MAX 256

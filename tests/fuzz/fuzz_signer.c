@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t outlen;
 
 	if (k.ca == NULL) {
-		log_init("fuzz", LOG_ERR);
+		log_init("fuzz", LVL_ERR);
 		k.ca_key = pki_key_new_ec();
 		k.ca = pki_ca_create(k.ca_key, "fuzz CA", 30, NULL);
 		k.sign_key = pki_key_new_ed25519();

@@ -20,7 +20,7 @@ static struct signer_keys k;
 static int
 setup(void **state)
 {
-	log_init("test", LOG_ERR);
+	log_init("test", LVL_ERR);
 	k.ca_key = pki_key_new_ec();
 	k.ca = pki_ca_create(k.ca_key, "test CA", 30, NULL);
 	k.sign_key = pki_key_new_ed25519();
