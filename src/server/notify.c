@@ -26,6 +26,7 @@ struct conn {
 	struct evhttp_request *waiting; /* a held GET /v1/notify */
 	int64_t deadline;               /* monotonic seconds */
 	int64_t after;                  /* ids the agent already has */
+	int tarpit;                     /* waiting is a refused request */
 	struct conn *hnext;
 	char client_id[33];
 };
@@ -188,7 +189,10 @@ poke_client(struct worker *w, const struct poke *pk)
 	}
 	for (i = 0; i < n; i++) {
 		c = hits[i];
-		if (c->waiting != NULL) {
+		if (c->waiting != NULL && c->tarpit) {
+			if (pk->kind == POKE_CLOSE)
+				evhttp_connection_free(c->evcon);
+		} else if (c->waiting != NULL) {
 			json_t *list = db_notify_take(w->db, c->client_id,
 			    c->after, now_unix());
 
@@ -265,8 +269,44 @@ notify_client(struct server *srv, struct db *db, const char *client_id,
 	return db_notify_add(db, client_id, kind, now_unix(), err);
 }
 
+/* Answers a held, rate-limited request: 429 with Retry-After. */
+static void
+answer_tarpit(struct conn *c)
+{
+	struct evhttp_request *req = c->waiting;
+	struct evbuffer *buf = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	static const char body[] =
+	    "{\"error\":\"too many requests from this client; slow down\"}\n";
+
+	c->waiting = NULL;
+	c->tarpit = 0;
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Retry-After", "1");
+	evbuffer_add(buf, body, sizeof(body) - 1);
+	evhttp_send_reply(req, 429, "Too Many Requests", buf);
+	evbuffer_free(buf);
+}
+
+int
+conn_tarpit(struct request *r)
+{
+	struct conn *c = r->peer->conn;
+
+	if (c == NULL || c->waiting != NULL)
+		return -1;
+	/* Answered by the sweep within one to two seconds: a flooding
+	 * connection gets about one request a second, whatever it sends,
+	 * and costs a timer check meanwhile. */
+	c->waiting = r->req;
+	c->tarpit = 1;
+	c->deadline = mono_secs() + 1;
+	return 0;
+}
+
 /* Once a second: answer long-polls whose hold time is over with an empty
- * list. O(connections) per second. */
+ * list, and refused requests held in the tarpit. O(connections) per
+ * second. */
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -277,9 +317,14 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	for (b = 0; b < w->nbuckets; b++) {
 		struct conn *c;
 
-		for (c = w->conns[b]; c; c = c->hnext)
-			if (c->waiting != NULL && c->deadline <= now)
+		for (c = w->conns[b]; c; c = c->hnext) {
+			if (c->waiting == NULL || c->deadline > now)
+				continue;
+			if (c->tarpit)
+				answer_tarpit(c);
+			else
 				answer(c, c->waiting, NULL, 0);
+		}
 	}
 }
 

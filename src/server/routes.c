@@ -426,6 +426,8 @@ dispatch(struct evhttp_request *req, void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		wait = ratelimit_check(&w->srv->status_rl, r.peer->id,
 		    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (wait > 0 && conn_tarpit(&r) == 0)
+			return;
 		if (wait > 0) {
 			char secs[16];
 

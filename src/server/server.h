@@ -151,6 +151,9 @@ void worker_notify_free(struct worker *w);
 /* Records the connection of an authorized client request (once per
  * connection). */
 void conn_register(struct request *r);
+/* Holds a rate-limited request and answers it 429 a second later; -1 when
+ * it cannot be held (answer now). */
+int conn_tarpit(struct request *r);
 /* Sends a poke to every worker (any thread). */
 void server_poke(struct server *srv, enum poke_kind kind,
     const char *client_id);
