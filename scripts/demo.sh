@@ -1,6 +1,7 @@
 #!/bin/sh
 # The main job on loopback: a site on SQLite, agents enrolling, approval by
-# an administrator, certificates issued, heartbeats over mutual TLS.
+# an administrator, certificates issued, heartbeats over mutual TLS,
+# inventory, status messages, health, blocking, retention and logs.
 # Usage: demo.sh BUILD_DIR
 set -eu
 BIN=$(cd "${1:-build}" && pwd)
@@ -21,7 +22,14 @@ step() {
 	printf '\n\033[1m== %s\033[0m\n' "$*"
 }
 run() {
-	printf '$ %s\n' "$*"
+	printf '$'
+	for a in "$@"; do
+		case "$a" in
+		*" "*) printf " '%s'" "$a" ;;
+		*) printf ' %s' "$a" ;;
+		esac
+	done
+	echo
 	"$@"
 }
 ctl() {
@@ -120,10 +128,35 @@ echo "    exit $rc"
 kill "$RPID"
 wait "$RPID" 2>/dev/null || true
 
-step "11. Every administrator action is audited"
+step "11. Inventory: the first run sent a full inventory of this machine"
+run ctl inventory show "$(id web-01)" --class os
+ctl inventory show "$(id web-01)" --class packages | head -n 6
+echo "    ($(ctl --json inventory show "$(id web-01)" --class packages | grep -c '"name"') packages)"
+
+step "12. Status messages from a script on the device, a filter rule, health"
+run ctl status rules add --message-id 4242 --component backup --action mark-client
+run "$BIN/steward-agent" send-status --state "$DEMO/web-02" --component backup \
+	--message-id 4242 --severity error "backup failed" "/srv"
+run ctl status list --severity error
+run ctl clients list
+run ctl report health
+
+step "13. Blocking a device: certificate revoked, requests refused, connections closed"
+run ctl clients block "$(id web-02)" --reason "reported stolen"
+rc=0
+"$BIN/steward-agent" run --state "$DEMO/web-02" --once || rc=$?
+echo "    web-02: exit $rc"
+run ctl certs list --client "$(id web-02)"
+
+step "14. Retention tasks and the hash-chained logs"
+run ctl tasks list
+run "$BIN/stewardd" verify-log "$SITE/log/stewardd.log"
+run "$BIN/steward-agent" verify-log "$DEMO/web-01/log/agent.log"
+
+step "15. Every administrator action is audited"
 run ctl audit list
 
-step "Not yet in this build: signed policy, inventory, status messages (coming issues)"
+step "Not yet in this build: signed policy and deployments (the next issue)"
 kill "$SPID"
 wait "$SPID" || true
 SPID=""

@@ -263,8 +263,8 @@ file_read(const char *path, size_t max, char **out, size_t *outlen, char *err)
 {
 	int fd;
 	struct stat st;
-	char *buf;
-	size_t off = 0;
+	char *buf = NULL;
+	size_t off = 0, cap;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -277,19 +277,37 @@ file_read(const char *path, size_t max, char **out, size_t *outlen, char *err)
 		close(fd);
 		return err_set(err, "%s is larger than %zu bytes", path, max);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		close(fd);
-		return err_set(err, "out of memory reading %s", path);
-	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+	/* Read to EOF: files under /proc and /sys report a size of 0. */
+	cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+	for (;;) {
+		ssize_t n;
 
+		if (buf == NULL || off + 1 >= cap) {
+			char *nb;
+
+			if (buf != NULL)
+				cap *= 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				close(fd);
+				return err_set(err, "out of memory reading %s",
+				    path);
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + off, cap - off - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		off += (size_t)n;
+		if (off > max) {
+			free(buf);
+			close(fd);
+			return err_set(err, "%s is larger than %zu bytes", path,
+			    max);
+		}
 	}
 	close(fd);
 	buf[off] = '\0';

@@ -130,6 +130,13 @@ test_files(void **state)
 	assert_non_null(strstr(err, "larger"));
 	unlink(path);
 	rmdir(dir);
+	/* A /proc file: size 0 in stat, content on read. */
+	assert_int_equal(file_read("/proc/self/status", 1 << 20, &text, &len,
+			     err),
+	    0);
+	assert_true(len > 0);
+	assert_non_null(strstr(text, "Name:"));
+	free(text);
 }
 
 int
