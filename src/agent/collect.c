@@ -30,16 +30,6 @@ slurp(const char *root, const char *rel)
 	return text;
 }
 
-static void
-chomp(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' ||
-			    s[n - 1] == '\t' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-}
-
 /* Sets key to a bounded, control-character-free copy of value. */
 static void
 set_text(json_t *o, const char *key, const char *value, size_t max)
@@ -90,7 +80,7 @@ collect_os(const char *root)
 		}
 	}
 	if (kernel) {
-		chomp(kernel);
+		str_trim_right(kernel);
 		set_text(o, "kernel", kernel, 128);
 	}
 	free(text);
@@ -153,7 +143,7 @@ collect_dmi(const char *root)
 		char *v = slurp(root, files[i][0]);
 
 		if (v) {
-			chomp(v);
+			str_trim_right(v);
 			if (*v)
 				set_text(o, files[i][1], v, 256);
 			free(v);
@@ -309,7 +299,7 @@ collect_interfaces(const char *root)
 		    de->d_name);
 		mac = slurp(root, rel);
 		if (mac) {
-			chomp(mac);
+			str_trim_right(mac);
 			if (*mac && strspn(mac, "0123456789abcdef:") ==
 					strlen(mac))
 				set_text(o, "mac", mac, 64);

@@ -13,16 +13,6 @@
 #include "agent.h"
 #include "common/util.h"
 
-static void
-trim(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' ||
-			    s[n - 1] == '\r' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-}
-
 int
 facts_hardware_id(char *out, size_t size, char *err)
 {
@@ -42,7 +32,7 @@ facts_hardware_id(char *out, size_t size, char *err)
 
 		if (file_read(sources[i], 4096, &text, NULL, NULL) < 0)
 			continue;
-		trim(text);
+		str_trim_right(text);
 		if (text[0] != '\0') {
 			EVP_DigestUpdate(ctx, sources[i], strlen(sources[i]));
 			EVP_DigestUpdate(ctx, text, strlen(text) + 1);

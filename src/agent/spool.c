@@ -180,6 +180,17 @@ spool_status(struct spool *sp, const char *component, int64_t message_id,
 	return r;
 }
 
+static int
+delete_range(struct spool *sp, int64_t first, int64_t last, char *err)
+{
+	char sql[128];
+
+	str_fmt(sql, sizeof(sql),
+	    "DELETE FROM outbox WHERE id BETWEEN %lld AND %lld",
+	    (long long)first, (long long)last);
+	return sq(sp, sql, err);
+}
+
 /* Sends rows [first..] of one kind: status rows together (up to
  * STATUS_PER_POST, as one batch), a health row alone. Returns the HTTP
  * status, or -1 on transport error. */
@@ -284,12 +295,7 @@ spool_flush(struct spool *sp, struct agent_state *s, const struct identity *id,
 		status = send_rows(sp, s, id, crl, kind, rows, err);
 		json_decref(rows);
 		if (status >= 200 && status <= 299) {
-			char sql[128];
-
-			str_fmt(sql, sizeof(sql),
-			    "DELETE FROM outbox WHERE id BETWEEN %lld AND %lld",
-			    (long long)first, (long long)last);
-			if (sq(sp, sql, err) < 0)
+			if (delete_range(sp, first, last, err) < 0)
 				return -1;
 			*sent += (int)(last - first + 1);
 			continue;
@@ -297,14 +303,9 @@ spool_flush(struct spool *sp, struct agent_state *s, const struct identity *id,
 		if (status == 400 || status == 413) {
 			/* The site will never take these: do not block the
 			 * queue behind them. */
-			char sql[128];
-
 			log_warn("dropping %lld spooled %s report(s): %s",
 			    (long long)(last - first + 1), kind, err);
-			str_fmt(sql, sizeof(sql),
-			    "DELETE FROM outbox WHERE id BETWEEN %lld AND %lld",
-			    (long long)first, (long long)last);
-			if (sq(sp, sql, err) < 0)
+			if (delete_range(sp, first, last, err) < 0)
 				return -1;
 			continue;
 		}

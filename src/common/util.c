@@ -65,6 +65,16 @@ str_has_suffix(const char *s, const char *suffix)
 }
 
 void
+str_trim_right(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ' ||
+			    s[n - 1] == '\r' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+void
 hex_encode(const unsigned char *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -17,6 +17,8 @@ int str_fmt(char *dst, size_t size, const char *fmt, ...)
 int err_set(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int str_has_suffix(const char *s, const char *suffix);
+/* Removes trailing spaces, tabs and line ends in place. */
+void str_trim_right(char *s);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);

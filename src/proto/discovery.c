@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "wire.h"
 
 int
 discovery_hostname_valid(const char *s)
@@ -143,34 +144,10 @@ discovery_to_json(const struct discovery *d)
 	return s;
 }
 
-static json_t *
-load_object(const char *body, size_t len, size_t max, char *err)
-{
-	json_error_t jerr;
-	json_t *o;
-
-	if (len > max) {
-		err_set(err, "request body larger than %zu bytes", max);
-		return NULL;
-	}
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL) {
-		err_set(err, "malformed JSON at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		err_set(err, "request body must be a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 int
 heartbeat_parse(const char *body, size_t len, struct discovery *d, char *err)
 {
-	json_t *o = load_object(body, len, HEARTBEAT_BODY_MAX, err);
+	json_t *o = wire_load_object(body, len, HEARTBEAT_BODY_MAX, err);
 	int r;
 
 	if (o == NULL)
@@ -184,7 +161,7 @@ int
 enroll_request_parse(const char *body, size_t len, struct enroll_request *r,
     char *err)
 {
-	json_t *o = load_object(body, len, ENROLL_BODY_MAX, err);
+	json_t *o = wire_load_object(body, len, ENROLL_BODY_MAX, err);
 	json_t *tok, *csr, *dev;
 	const char *key;
 	json_t *v;

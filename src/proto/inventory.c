@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "wire.h"
 
 enum ftype { F_STR, F_INT, F_ADDRS };
 
@@ -359,23 +360,14 @@ int
 inventory_parse(const char *body, size_t len, json_t **doc,
     struct inv_report *rep, char *err)
 {
-	json_error_t jerr;
 	json_t *o, *v;
 	const char *kind, *key;
 
 	*doc = NULL;
 	memset(rep, 0, sizeof(*rep));
-	if (len > INVENTORY_BODY_MAX)
-		return err_set(err, "report larger than %d bytes",
-		    INVENTORY_BODY_MAX);
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	o = wire_load_object(body, len, INVENTORY_BODY_MAX, err);
 	if (o == NULL)
-		return err_set(err, "malformed JSON at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return err_set(err, "report must be a JSON object");
-	}
+		return -1;
 	json_object_foreach(o, key, v)
 	{
 		if (strcmp(key, "kind") && strcmp(key, "seq") &&

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "wire.h"
 
 #define SKEW_BACK (30 * 86400)
 #define SKEW_AHEAD 86400
@@ -25,30 +26,6 @@ status_severity_valid(const char *s)
 {
 	return strcmp(s, "info") == 0 || strcmp(s, "warning") == 0 ||
 	    strcmp(s, "error") == 0;
-}
-
-static json_t *
-load(const char *body, size_t len, size_t max, char *err)
-{
-	json_error_t jerr;
-	json_t *o;
-
-	if (len > max) {
-		err_set(err, "body larger than %zu bytes", max);
-		return NULL;
-	}
-	o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL) {
-		err_set(err, "malformed JSON at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
-		json_decref(o);
-		err_set(err, "body must be a JSON object");
-		return NULL;
-	}
-	return o;
 }
 
 static int
@@ -162,7 +139,7 @@ status_parse(const char *body, size_t len, int64_t now,
 	size_t i;
 
 	memset(b, 0, sizeof(*b));
-	b->doc = load(body, len, STATUS_BODY_MAX, err);
+	b->doc = wire_load_object(body, len, STATUS_BODY_MAX, err);
 	if (b->doc == NULL)
 		return -1;
 	if (only_keys(b->doc, keys, "", err) < 0)
@@ -223,7 +200,7 @@ health_parse(const char *body, size_t len, int64_t now,
 	size_t i;
 
 	memset(h, 0, sizeof(*h));
-	o = load(body, len, HEALTH_BODY_MAX, err);
+	o = wire_load_object(body, len, HEALTH_BODY_MAX, err);
 	if (o == NULL)
 		return -1;
 	if (only_keys(o, keys, "", err) < 0 ||

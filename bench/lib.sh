@@ -1,0 +1,30 @@
+# lib.sh - what the benchmark scripts share: a release build and a site on
+# loopback with enrolled agents. Sourced; sets B, W, SPID, URL.
+set -eu
+cd "$(dirname "$0")/.."
+make -s build >/dev/null
+B=$(pwd)/build
+W=$(mktemp -d /tmp/steward-bench.XXXXXX)
+SPID=""
+trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; rm -rf "$W"' EXIT
+
+# bench_site "settings lines": init, configure, start.
+bench_site() {
+	"$B/stewardd" init --dir "$W/site" --listen 127.0.0.1:0 --approval all >/dev/null 2>&1
+	printf '%b' "$1" >>"$W/site/steward.conf"
+	${STEWARD_ENV:-} "$B/stewardd" run --dir "$W/site" >"$W/out" 2>"$W/log" &
+	SPID=$!
+	until grep -q listening "$W/out" 2>/dev/null; do sleep 0.1; done
+	URL=$(sed -n 's/^stewardd: listening on //p' "$W/out")
+}
+
+# bench_agents N: enrolls agents $W/a1 .. $W/aN.
+bench_agents() {
+	T=$("$B/stewardctl" --dir "$W/site" token create --uses "$1")
+	n=1
+	while [ "$n" -le "$1" ]; do
+		"$B/steward-agent" enroll --state "$W/a$n" --token "$T" \
+			--hostname "bench$n" --hardware-id "bench-hw-000$n" >/dev/null
+		n=$((n + 1))
+	done
+}
