@@ -1,6 +1,7 @@
 /* main.c - stewardctl: the administrator's command line. It talks to the
  * admin API over mutual TLS with an admin credential and never opens the
  * site database. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,12 @@ usage(FILE *f)
 	    "  status rules add --message-id N [--component C] --action "
 	    "log|mark-client\n"
 	    "  status rules list | status rules delete ID\n"
+	    "  collections add NAME [--limit C] [--query EXPR]... [--include C]... "
+	    "[--exclude C]...\n"
+	    "                  [--client ID]... [--site-attributes-only]\n"
+	    "  collections list | show NAME | members NAME | delete NAME | "
+	    "evaluate\n"
+	    "  clients tag ID KEY=VALUE\n"
 	    "  report health\n"
 	    "  tasks list | tasks run NAME | tasks set NAME [--retention D] "
 	    "[--disable|--enable]\n"
@@ -321,6 +328,19 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/block",
 		    argv[1]);
 		return show(c, call(c, "POST", path, body), NULL, NULL);
+	}
+	if (argc == 3 && strcmp(argv[0], "tag") == 0) {
+		char *eq = strchr(argv[2], '=');
+
+		if (!pki_client_id_valid(argv[1]) || eq == NULL)
+			return fail("usage: clients tag ID KEY=VALUE");
+		*eq = '\0';
+		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/tags",
+		    argv[1]);
+		return show(c, call(c, "POST", path,
+				   json_pack("{s:s,s:s}", "key", argv[2],
+				       "value", eq + 1)),
+		    NULL, NULL);
 	}
 	if (argc == 2 && (strcmp(argv[0], "unblock") == 0 ||
 			     strcmp(argv[0], "renew") == 0)) {
@@ -656,6 +676,141 @@ cmd_tasks(struct ctl *c, int argc, char **argv)
 		    "[--retention D] [--disable|--enable]");
 }
 
+static json_t *
+find_collection(json_t *list, const char *name)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(list, "collections"), i, c)
+	{
+		if (strcmp(json_string_value(json_object_get(c, "name")),
+			name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Percent-encodes a collection name for a query string. */
+static char *
+curl_escape_name(const char *s, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (o + 4 > size)
+			return NULL;
+		if (isalnum(ch) || ch == '.' || ch == '_' || ch == '-') {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int
+cmd_collections(struct ctl *c, int argc, char **argv)
+{
+	static const struct column cols[] = {{"NAME", "name", 's'},
+	    {"LIMIT", "limit_name", 's'}, {"MEMBERS", "members", 'i'},
+	    {"SITE ONLY", "site_only", 'b'},
+	    {"EVALUATED", "evaluated_at", 't'}, {NULL, NULL, 0}};
+	static const struct column mcols[] = {{"ID", "id", 's'},
+	    {"HOSTNAME", "hostname", 's'}, {"STATUS", "status", 's'},
+	    {NULL, NULL, 0}};
+	char path[256], enc[200];
+	int i;
+
+	if (argc >= 2 && strcmp(argv[0], "add") == 0) {
+		json_t *body = json_pack("{s:s}", "name", argv[1]);
+		static const char *lists[][2] = {{"--query", "queries"},
+		    {"--include", "includes"}, {"--exclude", "excludes"},
+		    {"--client", "clients"}};
+
+		for (i = 2; i < argc; i++) {
+			size_t k;
+
+			if (strcmp(argv[i], "--site-attributes-only") == 0) {
+				json_object_set_new(body,
+				    "site_attributes_only", json_true());
+				continue;
+			}
+			if (i + 1 >= argc) {
+				json_decref(body);
+				return fail("'%s' needs a value", argv[i]);
+			}
+			if (strcmp(argv[i], "--limit") == 0) {
+				json_object_set_new(body, "limit",
+				    json_string(argv[++i]));
+				continue;
+			}
+			for (k = 0; k < 4; k++)
+				if (strcmp(argv[i], lists[k][0]) == 0)
+					break;
+			if (k == 4) {
+				json_decref(body);
+				return fail("collections add: unknown option "
+					    "'%s'",
+				    argv[i]);
+			}
+			if (json_object_get(body, lists[k][1]) == NULL)
+				json_object_set_new(body, lists[k][1],
+				    json_array());
+			json_array_append_new(json_object_get(body,
+						  lists[k][1]),
+			    json_string(argv[++i]));
+		}
+		return show(c, call(c, "POST", "/v1/admin/collections", body),
+		    NULL, NULL);
+	}
+	if (argc == 1 && strcmp(argv[0], "list") == 0)
+		return show(c, call(c, "GET", "/v1/admin/collections", NULL),
+		    "collections", cols);
+	if (argc == 1 && strcmp(argv[0], "evaluate") == 0)
+		return show(c, call(c, "POST", "/v1/admin/collections/evaluate",
+				   json_object()),
+		    "collections", cols);
+	if (argc == 2 && strcmp(argv[0], "show") == 0) {
+		json_t *all = call(c, "GET", "/v1/admin/collections", NULL);
+		json_t *one = all ? find_collection(all, argv[1]) : NULL;
+
+		if (all == NULL)
+			return 1;
+		if (one == NULL) {
+			json_decref(all);
+			return fail("no collection '%s'", argv[1]);
+		}
+		if (c->json)
+			print_json(one);
+		else
+			print_object(one, 0);
+		json_decref(all);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[0], "members") == 0) {
+		char *e = curl_escape_name(argv[1], enc, sizeof(enc));
+
+		if (e == NULL)
+			return fail("collection name too long");
+		str_fmt(path, sizeof(path),
+		    "/v1/admin/collections/members?name=%s", enc);
+		return show(c, call(c, "GET", path, NULL), "members", mcols);
+	}
+	if (argc == 2 && strcmp(argv[0], "delete") == 0)
+		return show(c, call(c, "POST", "/v1/admin/collections/delete",
+				   json_pack("{s:s}", "name", argv[1])),
+		    NULL, NULL);
+	return fail("usage: collections add|list|show NAME|members NAME|"
+		    "delete NAME|evaluate");
+}
+
 static int
 cmd_report(struct ctl *c, int argc, char **argv)
 {
@@ -798,6 +953,8 @@ main(int argc, char **argv)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "status") == 0)
 		rc = cmd_status(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "collections") == 0)
+		rc = cmd_collections(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "tasks") == 0)
 		rc = cmd_tasks(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "report") == 0)

@@ -1358,3 +1358,187 @@ db_retention_batch(struct db *db, const char *name, int64_t cutoff, int limit,
 	}
 	return exec_changes(db, sql, p, NP(p), err);
 }
+
+/* --- collections --- */
+
+int
+db_collection_add(struct db *db, const char *name, const char *limit,
+    int site_only, const char *by, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(limit), DB_INT(site_only),
+	    DB_TEXT(by), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO collections (name, limit_name, site_only, created_by, "
+	    "created_at) VALUES ($1, $2, $3, $4, $5)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_collection_rule_add(struct db *db, const char *name, const char *kind,
+    const char *value, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(kind), DB_TEXT(value)};
+
+	return db_exec(db,
+	    "INSERT INTO collection_rules (collection, kind, value) VALUES "
+	    "($1, $2, $3)",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_collection_delete(struct db *db, const char *name, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+	int64_t n;
+
+	if (db_exec(db, "DELETE FROM collection_rules WHERE collection = $1",
+		p, NP(p), NULL, err) < 0 ||
+	    db_exec(db, "DELETE FROM collection_members WHERE collection = $1",
+		p, NP(p), NULL, err) < 0)
+		return -1;
+	n = exec_changes(db,
+	    "DELETE FROM collections WHERE name = $1 AND builtin = 0", p, NP(p),
+	    err);
+	return n < 0 ? -1 : n == 1;
+}
+
+json_t *
+db_collections(struct db *db)
+{
+	json_t *list = query_json(db,
+	    "SELECT name, limit_name, site_only, builtin, created_by, "
+	    "created_at, evaluated_at, (SELECT COUNT(*) FROM collection_members "
+	    "m WHERE m.collection = c.name) AS members FROM collections c ORDER "
+	    "BY name",
+	    NULL, 0, "ssbbsiii");
+	json_t *rules = query_json(db,
+	    "SELECT collection, kind, value FROM collection_rules ORDER BY id",
+	    NULL, 0, "sss");
+	json_t *c, *r;
+	size_t i, j;
+
+	if (list == NULL || rules == NULL) {
+		json_decref(list);
+		json_decref(rules);
+		return NULL;
+	}
+	json_array_foreach(list, i, c)
+	{
+		json_t *mine = json_array();
+
+		json_array_foreach(rules, j, r)
+		{
+			if (json_equal(json_object_get(r, "collection"),
+				json_object_get(c, "name")))
+				json_array_append_new(mine,
+				    json_pack("{s:O,s:O}", "kind",
+					json_object_get(r, "kind"), "value",
+					json_object_get(r, "value")));
+		}
+		json_object_set_new(c, "rules", mine);
+	}
+	json_decref(rules);
+	return list;
+}
+
+json_t *
+db_collection_users(struct db *db, const char *name)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+
+	return query_json(db,
+	    "SELECT name FROM collections WHERE limit_name = $1 UNION SELECT "
+	    "collection FROM collection_rules WHERE kind IN ('include', "
+	    "'exclude') AND value = $1",
+	    p, NP(p), "s");
+}
+
+json_t *
+db_collection_members(struct db *db, const char *name)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+
+	return query_json(db,
+	    "SELECT c.id, c.hostname, c.status FROM collection_members m JOIN "
+	    "clients c ON c.id = m.client_id WHERE m.collection = $1 ORDER BY "
+	    "c.hostname, c.id",
+	    p, NP(p), "sss");
+}
+
+int
+db_collection_set_member(struct db *db, const char *name,
+    const char *client_id, int member, char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(client_id)};
+
+	if (member)
+		return db_exec(db,
+		    "INSERT INTO collection_members (collection, client_id) "
+		    "VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		    p, NP(p), NULL, err);
+	return db_exec(db,
+	    "DELETE FROM collection_members WHERE collection = $1 AND "
+	    "client_id = $2",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_collection_evaluated(struct db *db, const char *name, int64_t now,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(name), DB_INT(now)};
+
+	return db_exec(db,
+	    "UPDATE collections SET evaluated_at = $2 WHERE name = $1", p,
+	    NP(p), NULL, err);
+}
+
+json_t *
+db_client_ids(struct db *db, const char *status)
+{
+	struct db_param p[] = {DB_TEXT(status)};
+
+	return query_json(db,
+	    "SELECT id FROM clients WHERE status = $1 ORDER BY id", p, NP(p),
+	    "s");
+}
+
+int
+db_tag_set(struct db *db, const char *client_id, const char *key,
+    const char *value, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(key),
+	    DB_TEXT(value)};
+
+	if (value == NULL || value[0] == '\0')
+		return db_exec(db,
+		    "DELETE FROM client_tags WHERE client_id = $1 AND key = $2",
+		    p, 2, NULL, err);
+	return db_exec(db,
+	    "INSERT INTO client_tags (client_id, key, value) VALUES ($1, $2, "
+	    "$3) ON CONFLICT (client_id, key) DO UPDATE SET value = "
+	    "excluded.value",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_tags(struct db *db, const char *client_id)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+	struct db_result *r;
+	json_t *o;
+	int i;
+
+	if (db_exec(db,
+		"SELECT key, value FROM client_tags WHERE client_id = $1 ORDER "
+		"BY key",
+		p, NP(p), &r, NULL) < 0)
+		return NULL;
+	o = json_object();
+	for (i = 0; i < r->nrows; i++)
+		json_object_set_new(o, db_cell(r, i, 0),
+		    json_string(db_cell(r, i, 1)));
+	db_result_free(r);
+	return o;
+}

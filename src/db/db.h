@@ -274,6 +274,30 @@ int db_task_record(struct db *db, const char *name, int64_t now,
 int64_t db_retention_batch(struct db *db, const char *name, int64_t cutoff,
     int limit, char *err);
 
+/* Collections and tags. */
+int db_collection_add(struct db *db, const char *name, const char *limit,
+    int site_only, const char *by, int64_t now, char *err);
+int db_collection_rule_add(struct db *db, const char *name, const char *kind,
+    const char *value, char *err);
+/* 1 deleted, 0 unknown (built-in collections are not deleted). */
+int db_collection_delete(struct db *db, const char *name, char *err);
+/* [{name, limit_name, site_only, builtin, created_by, created_at,
+ * evaluated_at, members, rules: [{kind, value}]}] in name order. */
+json_t *db_collections(struct db *db);
+/* Names of collections that use name (limit, include or exclude). */
+json_t *db_collection_users(struct db *db, const char *name);
+json_t *db_collection_members(struct db *db, const char *name);
+int db_collection_set_member(struct db *db, const char *name,
+    const char *client_id, int member, char *err);
+int db_collection_evaluated(struct db *db, const char *name, int64_t now,
+    char *err);
+/* Approved client ids, in order. */
+json_t *db_client_ids(struct db *db, const char *status);
+int db_tag_set(struct db *db, const char *client_id, const char *key,
+    const char *value, char *err);
+/* {key: value} */
+json_t *db_tags(struct db *db, const char *client_id);
+
 /* Records activity on a channel: "inventory", "status", "health",
  * "policy". */
 int db_client_touch(struct db *db, const char *client_id, const char *channel,

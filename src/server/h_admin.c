@@ -236,6 +236,8 @@ h_admin_client_approve(struct request *r)
 	free(cert);
 	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
 		log_err("%s", err);
+	if (collections_evaluate_device(r->db, id, err) < 0)
+		log_err("collections of %s: %s", id, err);
 	reply_json(r, 200,
 	    json_pack("{s:s,s:s,s:s}", "client_id", id, "status", "approved",
 		"certificate_serial", serial));

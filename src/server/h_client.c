@@ -46,6 +46,9 @@ h_heartbeat(struct request *r)
 		return;
 	}
 	free(disc);
+	/* Discovery may have changed what this device matches. */
+	if (collections_evaluate_device(r->db, r->peer->id, err) < 0)
+		log_err("collections of %s: %s", r->peer->id, err);
 	reply_json(r, 200,
 	    json_pack("{s:s,s:s,s:I}", "status", "ok", "client_id",
 		r->peer->id, "server_time", (json_int_t)now));

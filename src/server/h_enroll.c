@@ -221,6 +221,9 @@ h_enroll(struct request *r)
 	}
 	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
 		log_err("%s", err);
+	if (source != NULL &&
+	    collections_evaluate_device(r->db, final_id, err) < 0)
+		log_err("collections of %s: %s", final_id, err);
 	log_info("enrollment of %s (%s, hardware id %s) from %s: %s%s%s",
 	    source ? final_id : client_id, er->disc.hostname,
 	    er->disc.hardware_id, r->addr,

@@ -170,6 +170,9 @@ h_inventory(struct request *r)
 		return;
 	}
 	json_decref(doc);
+	if (a.changes > 0 &&
+	    collections_evaluate_device(r->db, r->peer->id, err) < 0)
+		log_err("collections of %s: %s", r->peer->id, err);
 	log_debug("inventory of %s: %s report %lld, %d changes", r->peer->id,
 	    rep.full ? "full" : "delta", (long long)rep.seq, a.changes);
 	reply_json(r, 200,

@@ -88,6 +88,8 @@ client_block(struct server *srv, struct db *db, const char *client_id,
 	if (server_revocations_changed(srv, db, err) < 0)
 		log_err("after blocking %s: %s", client_id, err);
 	server_poke(srv, POKE_CLOSE, client_id);
+	if (collections_evaluate_device(db, client_id, err) < 0)
+		log_err("collections of %s: %s", client_id, err);
 	return 0;
 }
 

@@ -172,6 +172,17 @@ int client_block(struct server *srv, struct db *db, const char *client_id,
 int client_quarantine(struct server *srv, struct db *db, const char *client_id,
     const char *cert_hwid, const char *seen_hwid, const char *what);
 
+/* collections.c */
+int collections_evaluate_device(struct db *db, const char *client_id,
+    char *err);
+int collections_evaluate_all(struct db *db, char *err);
+void h_admin_collection_add(struct request *r);
+void h_admin_collections_list(struct request *r);
+void h_admin_collection_members(struct request *r);
+void h_admin_collection_delete(struct request *r);
+void h_admin_collections_evaluate(struct request *r);
+void h_admin_client_tag(struct request *r);
+
 /* retention.c: the retention tasks. */
 int retention_run(struct db *db, const char *name, int64_t now,
     int64_t *deleted, char *err);
