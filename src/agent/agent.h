@@ -121,6 +121,14 @@ int spool_status(struct spool *sp, const char *component, int64_t message_id,
 int spool_flush(struct spool *sp, struct agent_state *s,
     const struct identity *id, const char *crl, int *sent, char *err);
 
+/* policy.c: fetches and verifies the signed policy (refusals are logged and
+ * reported through the spool); agent_policy_fresh says whether the held
+ * policy is current (for the self-checks). */
+int agent_policy(struct agent_state *s, const struct identity *id,
+    const char *crl, struct spool *sp, char *err);
+int agent_policy_fresh(struct agent_state *s, int64_t now, char *detail,
+    size_t size);
+
 /* health.c: the agent's self-checks, when due (hourly) or forced; queues a
  * health report. skew is the site's clock minus ours, when known. */
 int agent_health(struct agent_state *s, struct identity *id, struct spool *sp,

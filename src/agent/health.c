@@ -83,6 +83,13 @@ agent_health(struct agent_state *s, struct identity *id, struct spool *sp,
 	}
 	json_array_append_new(checks,
 	    check("site", site_ok, 0, site_ok ? "reachable" : "unreachable"));
+	{
+		/* The run fetched the policy just before (re-fetch is the
+		 * remediation); what is left stale here is a failure. */
+		int fresh = agent_policy_fresh(s, now, detail, sizeof(detail));
+
+		json_array_append_new(checks, check("policy", fresh, 0, detail));
+	}
 	if (have_skew) {
 		str_fmt(detail, sizeof(detail), "%+lld s against the site",
 		    (long long)skew);

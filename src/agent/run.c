@@ -32,6 +32,7 @@ struct channel {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int renew;     /* the site asked for a renewal */
+	int policy;    /* the site asked for a policy fetch now */
 	int blocked;   /* the site blocked this device */
 	volatile int cancel;
 	int64_t last_id;
@@ -145,6 +146,8 @@ notify_poll(struct channel *ch, int wait, char *err)
 		log_info("notification from the site: %s", kind);
 		if (strcmp(kind, "renew") == 0)
 			ch->renew = 1;
+		else if (strcmp(kind, "policy") == 0)
+			ch->policy = 1;
 		else if (strcmp(kind, "blocked") == 0)
 			ch->blocked = 1;
 	}
@@ -239,6 +242,8 @@ periodic(struct agent_state *s, struct identity *id, const char *crl,
 		log_warn("%s", err);
 		return;
 	}
+	if (site_ok && agent_policy(s, id, crl, sp, err) < 0)
+		log_warn("%s", err);
 	if (agent_health(s, id, sp, site_ok, skew, have_skew, 0, err) < 0)
 		log_warn("%s", err);
 	if (site_ok && spool_flush(sp, s, id, crl, &sent, err) < 0)
@@ -379,7 +384,7 @@ agent_run(const struct run_opts *o)
 		const char *crlp;
 		int64_t skew = 0;
 		unsigned char j;
-		int left, renew, blocked, r;
+		int left, renew, blocked, fetch, r;
 
 		crlp = agent_crl(&s, &id, crl, sizeof(crl));
 		r = heartbeat(&s, &id, hwid, crlp, &skew, err);
@@ -398,12 +403,27 @@ agent_run(const struct run_opts *o)
 		until.tv_sec += left;
 		pthread_mutex_lock(&ch.lock);
 		while (!stop_requested && !ch.renew && !ch.blocked &&
+		    !ch.policy &&
 		    pthread_cond_timedwait(&ch.cond, &ch.lock, &until) == 0)
 			;
 		renew = ch.renew;
 		blocked = ch.blocked;
-		ch.renew = 0;
+		fetch = ch.policy;
+		ch.renew = ch.policy = 0;
 		pthread_mutex_unlock(&ch.lock);
+		if (fetch) {
+			struct spool *sp = spool_open(&s, err);
+
+			if (agent_policy(&s, &id, crlp, sp, err) < 0)
+				log_warn("%s", err);
+			if (sp != NULL) {
+				int sent;
+
+				spool_flush(sp, &s, &id, crlp, &sent, err);
+				spool_close(sp);
+			}
+			continue;
+		}
 		if (blocked) {
 			rc = report_blocked(&s);
 			break;
@@ -425,6 +445,7 @@ agent_reset_identity(const char *state_dir)
 {
 	static const char *files[] = {AGENT_KEY, AGENT_CERT, AGENT_KEY_NEW,
 	    AGENT_CERT_NEW, AGENT_CRL, "inventory.json", "health.json",
+	    "policy.json", "policy.signed",
 	    "spool.db", "spool.db-wal", "spool.db-shm"};
 	struct agent_state s;
 	char err[ERRMSG_MAX], path[PATH_MAX];

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/pem.h>
@@ -108,6 +109,23 @@ pin_ctx(CURL *curl, void *sslctx, void *arg)
 	return CURLE_OK;
 }
 
+/* Keeps the ETag of the response; ignores every other header. */
+static size_t
+on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct httpc_resp *resp = arg;
+	size_t n = size * nmemb, i, j = 0;
+
+	if (n > 6 && strncasecmp(ptr, "etag:", 5) == 0) {
+		for (i = 5; i < n && j + 1 < sizeof(resp->etag); i++)
+			if (ptr[i] != ' ' && ptr[i] != '"' && ptr[i] != '\r' &&
+			    ptr[i] != '\n')
+				resp->etag[j++] = ptr[i];
+		resp->etag[j] = '\0';
+	}
+	return n;
+}
+
 static int
 on_progress(void *arg, curl_off_t dlt, curl_off_t dln, curl_off_t ult,
     curl_off_t uln)
@@ -156,6 +174,8 @@ httpc_request(const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_PROXY, "");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
 	if (tls->ca_pem != NULL) {
 		set_blob(c, CURLOPT_CAINFO_BLOB, tls->ca_pem);
 	} else if (tls->pin_fpr != NULL) {

@@ -24,6 +24,7 @@ struct httpc_resp {
 	size_t len;
 	char *pinned_ca; /* PEM of the CA that matched the pin, malloc'ed */
 	int pin_failed;  /* the server did not chain to the pinned CA */
+	char etag[96];   /* the ETag header's value, without quotes */
 };
 
 void httpc_global_init(void);

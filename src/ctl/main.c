@@ -56,6 +56,7 @@ usage(FILE *f)
 	    "  collections list | show NAME | members NAME | delete NAME | "
 	    "evaluate\n"
 	    "  clients tag ID KEY=VALUE\n"
+	    "  clients notify ID|--collection C policy|renew\n"
 	    "  report health\n"
 	    "  tasks list | tasks run NAME | tasks set NAME [--retention D] "
 	    "[--disable|--enable]\n"
@@ -328,6 +329,24 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/block",
 		    argv[1]);
 		return show(c, call(c, "POST", path, body), NULL, NULL);
+	}
+	if (argc >= 3 && strcmp(argv[0], "notify") == 0) {
+		const char *kind = argv[argc - 1];
+
+		if (argc == 4 && strcmp(argv[1], "--collection") == 0)
+			return show(c, call(c, "POST",
+					   "/v1/admin/collections/notify",
+					   json_pack("{s:s,s:s}", "name",
+					       argv[2], "kind", kind)),
+			    NULL, NULL);
+		if (argc != 3 || !pki_client_id_valid(argv[1]))
+			return fail("usage: clients notify ID|--collection C "
+				    "policy|renew");
+		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/notify",
+		    argv[1]);
+		return show(c, call(c, "POST", path,
+				   json_pack("{s:s}", "kind", kind)),
+		    NULL, NULL);
 	}
 	if (argc == 3 && strcmp(argv[0], "tag") == 0) {
 		char *eq = strchr(argv[2], '=');

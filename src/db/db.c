@@ -1542,3 +1542,83 @@ db_tags(struct db *db, const char *client_id)
 	db_result_free(r);
 	return o;
 }
+
+/* --- signed policy cache --- */
+
+int
+db_policy_get(struct db *db, const char *client_id, struct db_policy *pol)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+	struct db_result *r;
+	int found;
+
+	memset(pol, 0, sizeof(*pol));
+	if (db_exec(db,
+		"SELECT serial, etag, body, expires_at, dirty FROM policies "
+		"WHERE client_id = $1",
+		p, NP(p), &r, NULL) < 0)
+		return -1;
+	found = r->nrows == 1;
+	if (found) {
+		pol->serial = cell_int(r, 0, 0);
+		cell_copy(r, 0, 1, pol->etag, sizeof(pol->etag));
+		pol->body = strdup(db_cell(r, 0, 2) ? db_cell(r, 0, 2) : "");
+		pol->expires_at = cell_int(r, 0, 3);
+		pol->dirty = (int)cell_int(r, 0, 4);
+	}
+	db_result_free(r);
+	return found && pol->body ? 0 : -1;
+}
+
+int
+db_policy_put(struct db *db, const char *client_id, int64_t serial,
+    const char *etag, const char *body, int64_t now, int64_t expires_at,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_INT(serial),
+	    DB_TEXT(etag), DB_TEXT(body), DB_INT(now), DB_INT(expires_at)};
+
+	return db_exec(db,
+	    "INSERT INTO policies (client_id, serial, etag, body, built_at, "
+	    "expires_at, dirty) VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT "
+	    "(client_id) DO UPDATE SET serial = excluded.serial, etag = "
+	    "excluded.etag, body = excluded.body, built_at = excluded.built_at, "
+	    "expires_at = excluded.expires_at, dirty = 0",
+	    p, NP(p), NULL, err);
+}
+
+int
+db_policy_dirty(struct db *db, const char *client_id, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id ? client_id : "")};
+
+	return db_exec(db,
+	    "UPDATE policies SET dirty = 1 WHERE $1 = '' OR client_id = $1", p,
+	    NP(p), NULL, err);
+}
+
+int
+db_policy_next_serial(struct db *db, int64_t *serial, char *err)
+{
+	struct db_result *r;
+
+	if (db_exec(db,
+		"UPDATE site_settings SET value = CAST(CAST(value AS INTEGER) "
+		"+ 1 AS TEXT) WHERE key = 'policy_serial' RETURNING value",
+		NULL, 0, &r, err) < 0)
+		return -1;
+	*serial = r->nrows == 1 ? cell_int(r, 0, 0) : 0;
+	db_result_free(r);
+	return *serial > 0 ? 0 : err_set(err, "no policy serial counter");
+}
+
+json_t *
+db_client_collections(struct db *db, const char *client_id)
+{
+	struct db_param p[] = {DB_TEXT(client_id)};
+
+	return query_json(db,
+	    "SELECT collection AS name FROM collection_members WHERE client_id "
+	    "= $1 ORDER BY collection",
+	    p, NP(p), "s");
+}

@@ -298,6 +298,25 @@ int db_tag_set(struct db *db, const char *client_id, const char *key,
 /* {key: value} */
 json_t *db_tags(struct db *db, const char *client_id);
 
+/* Signed policy cache. */
+struct db_policy {
+	int64_t serial;
+	char etag[80];
+	char *body; /* malloc'ed */
+	int64_t expires_at;
+	int dirty;
+};
+int db_policy_get(struct db *db, const char *client_id, struct db_policy *p);
+int db_policy_put(struct db *db, const char *client_id, int64_t serial,
+    const char *etag, const char *body, int64_t now, int64_t expires_at,
+    char *err);
+/* Marks one client's policy (or every one, client_id NULL) for rebuild. */
+int db_policy_dirty(struct db *db, const char *client_id, char *err);
+/* The next policy serial: grows across the whole site, never reused. */
+int db_policy_next_serial(struct db *db, int64_t *serial, char *err);
+/* Names of the collections a client is a member of. */
+json_t *db_client_collections(struct db *db, const char *client_id);
+
 /* Records activity on a channel: "inventory", "status", "health",
  * "policy". */
 int db_client_touch(struct db *db, const char *client_id, const char *channel,

@@ -322,17 +322,38 @@ evaluate(const struct collset *cs, struct device *d, int approved, char *m)
 	}
 }
 
+/* Writes the memberships that differ from the stored ones; returns how
+ * many changed, or -1. */
 static int
 store(struct db *db, const struct collset *cs, const char *id, const char *m,
     char *err)
 {
-	size_t i;
+	json_t *cur = db_client_collections(db, id), *c;
+	size_t i, j;
+	int changed = 0;
 
-	for (i = 0; i < cs->n; i++)
+	if (cur == NULL)
+		return err_set(err, "cannot read memberships");
+	for (i = 0; i < cs->n; i++) {
+		int was = 0;
+
+		json_array_foreach(cur, j, c)
+		{
+			if (strcmp(json_string_value(json_object_get(c, "name")),
+				cs->v[i].name) == 0)
+				was = 1;
+		}
+		if (was == m[i])
+			continue;
 		if (db_collection_set_member(db, cs->v[i].name, id, m[i], err) <
-		    0)
+		    0) {
+			json_decref(cur);
 			return -1;
-	return 0;
+		}
+		changed++;
+	}
+	json_decref(cur);
+	return changed;
 }
 
 int
@@ -352,7 +373,12 @@ collections_evaluate_device(struct db *db, const char *client_id, char *err)
 	if (m != NULL) {
 		evaluate(&cs, &d, strcmp(c.status, "approved") == 0, m);
 		if (db_begin(db, err) == 0) {
-			if (store(db, &cs, client_id, m, err) == 0 &&
+			/* Collections feed the policy: a change of membership
+			 * rebuilds it next time. */
+			int n = store(db, &cs, client_id, m, err);
+
+			if (n >= 0 &&
+			    (n == 0 || db_policy_dirty(db, client_id, err) == 0) &&
 			    db_commit(db, err) == 0)
 				r = 0;
 			else
@@ -372,7 +398,7 @@ collections_evaluate_all(struct db *db, char *err)
 	json_t *ids = NULL, *row;
 	char *m = NULL;
 	size_t i, k;
-	int r = -1;
+	int r = -1, n;
 	int64_t now = now_unix();
 
 	if (collset_load(db, &cs, err) < 0)
@@ -394,7 +420,8 @@ collections_evaluate_all(struct db *db, char *err)
 		    NULL, ""};
 
 		evaluate(&cs, &d, 1, m);
-		if (store(db, &cs, d.id, m, err) < 0) {
+		if ((n = store(db, &cs, d.id, m, err)) < 0 ||
+		    (n > 0 && db_policy_dirty(db, d.id, err) < 0)) {
 			device_clear(&d);
 			goto fail;
 		}
@@ -403,6 +430,7 @@ collections_evaluate_all(struct db *db, char *err)
 	for (k = 0; k < cs.n; k++)
 		if (db_collection_evaluated(db, cs.v[k].name, now, err) < 0)
 			goto fail;
+
 	if (db_commit(db, err) < 0)
 		goto fail;
 	r = 0;

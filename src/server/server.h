@@ -172,6 +172,11 @@ int client_block(struct server *srv, struct db *db, const char *client_id,
 int client_quarantine(struct server *srv, struct db *db, const char *client_id,
     const char *cert_hwid, const char *seen_hwid, const char *what);
 
+/* h_policy.c */
+void h_policy(struct request *r);
+void h_admin_client_notify(struct request *r);
+void h_admin_collection_notify(struct request *r);
+
 /* collections.c */
 int collections_evaluate_device(struct db *db, const char *client_id,
     char *err);

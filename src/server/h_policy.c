@@ -1,0 +1,225 @@
+/* h_policy.c - GET /v1/policy: each client's signed policy document, built
+ * and signed (by the signer) only when something it depends on changed or
+ * half its validity passed, then served from the cache with an ETag (304
+ * when the client has it). Also the "fetch policy now" notifications. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "proto/policy.h"
+#include "server.h"
+
+#define POLICY_VALIDITY (7 * 86400)
+
+/* The client settings every client gets until custom settings exist. */
+static json_t *
+default_settings(void)
+{
+	return json_pack("{s:i,s:i,s:i,s:b,s:s,s:s,s:s}", "policy.interval",
+	    3600, "inventory.interval", 86400, "health.interval", 3600,
+	    "notify", 1, "log.level", "info", "exec.policy", "all-signed",
+	    "unlock.on_restart", "never");
+}
+
+static int
+policy_build(struct server *srv, struct db *db, const char *client_id,
+    struct db_policy *out, char *err)
+{
+	unsigned char sig[PKI_ED25519_SIG];
+	char sigtxt[100], *doc = NULL, *body = NULL;
+	int64_t serial, now = now_unix();
+	json_t *o;
+	size_t dlen;
+	int r = -1;
+
+	json_t *rows, *names = json_array(), *row;
+	size_t i;
+
+	if (db_policy_next_serial(db, &serial, err) < 0) {
+		json_decref(names);
+		return -1;
+	}
+	rows = db_client_collections(db, client_id);
+	json_array_foreach(rows, i, row)
+		json_array_append(names, json_object_get(row, "name"));
+	json_decref(rows);
+	o = json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:o,s:[],s:[]}", "type",
+	    POLICY_TYPE, "version", 1, "client_id", client_id, "serial",
+	    (json_int_t)serial, "issued_at", (json_int_t)now, "expires_at",
+	    (json_int_t)(now + POLICY_VALIDITY), "settings", default_settings(),
+	    "collections", names, "deployments",
+	    "windows");
+	if (o == NULL)
+		return err_set(err, "cannot build the policy");
+	/* Canonical bytes: what is signed is exactly what is served. */
+	doc = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (doc == NULL)
+		return err_set(err, "cannot encode the policy");
+	dlen = strlen(doc);
+	if (signer_sign_bytes(&srv->signer, doc, dlen, sig, err) < 0)
+		goto out;
+	b64url_encode(sig, sizeof(sig), sigtxt);
+	body = malloc(strlen(sigtxt) + 1 + dlen + 1);
+	if (body == NULL) {
+		err_set(err, "out of memory");
+		goto out;
+	}
+	memcpy(body, sigtxt, strlen(sigtxt));
+	body[strlen(sigtxt)] = '\n';
+	memcpy(body + strlen(sigtxt) + 1, doc, dlen + 1);
+	memset(out, 0, sizeof(*out));
+	str_fmt(out->etag, sizeof(out->etag), "%lld-%.16s", (long long)serial,
+	    sigtxt);
+	out->serial = serial;
+	out->expires_at = now + POLICY_VALIDITY;
+	if (db_policy_put(db, client_id, serial, out->etag, body, now,
+		out->expires_at, err) < 0)
+		goto out;
+	out->body = body;
+	body = NULL;
+	r = 0;
+out:
+	free(doc);
+	free(body);
+	return r;
+}
+
+/* The cached policy, rebuilt when dirty or past half its validity. */
+static int
+policy_current(struct server *srv, struct db *db, const char *client_id,
+    struct db_policy *p, char *err)
+{
+	if (db_policy_get(db, client_id, p) == 0 && !p->dirty &&
+	    p->expires_at - now_unix() > POLICY_VALIDITY / 2)
+		return 0;
+	free(p->body);
+	p->body = NULL;
+	return policy_build(srv, db, client_id, p, err);
+}
+
+void
+h_policy(struct request *r)
+{
+	struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	const char *inm = evhttp_find_header(in, "If-None-Match");
+	struct db_policy p;
+	char err[ERRMSG_MAX], etag[96];
+	struct evbuffer *buf;
+
+	if (policy_current(r->srv, r->db, r->peer->id, &p, err) < 0) {
+		reply_error(r, 500, "cannot build the policy: %s", err);
+		return;
+	}
+	db_client_touch(r->db, r->peer->id, "policy", now_unix(), NULL);
+	str_fmt(etag, sizeof(etag), "\"%s\"", p.etag);
+	evhttp_add_header(out, "ETag", etag);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		free(p.body);
+		evhttp_send_reply(r->req, 304, "Not Modified", NULL);
+		return;
+	}
+	evhttp_add_header(out, "Content-Type",
+	    "application/vnd.steward.policy");
+	buf = evbuffer_new();
+	evbuffer_add(buf, p.body, strlen(p.body));
+	free(p.body);
+	evhttp_send_reply(r->req, 200, "OK", buf);
+	evbuffer_free(buf);
+}
+
+static int
+notify_kind_valid(const char *k)
+{
+	return k != NULL && (strcmp(k, "policy") == 0 ||
+				strcmp(k, "renew") == 0);
+}
+
+void
+h_admin_client_notify(struct request *r)
+{
+	json_t *o = body_json(r);
+	const char *kind;
+	struct db_client c;
+	char err[ERRMSG_MAX];
+
+	if (o == NULL)
+		return;
+	kind = json_string_value(json_object_get(o, "kind"));
+	if (!notify_kind_valid(kind)) {
+		reply_error(r, 400, "'kind' must be policy or renew");
+		goto out;
+	}
+	if (db_client_get(r->db, r->param, &c) < 0) {
+		reply_error(r, 404, "no client %s", r->param);
+		goto out;
+	}
+	if (db_begin(r->db, err) < 0 ||
+	    notify_client(r->srv, r->db, c.id, kind, err) < 0 ||
+	    admin_audit(r, "client.notify", c.id, kind) < 0 ||
+	    db_commit(r->db, err) < 0) {
+		db_rollback(r->db);
+		reply_error(r, 500, "%s", err);
+		goto out;
+	}
+	server_poke(r->srv, POKE_NOTIFY, c.id);
+	reply_json(r, 200, json_pack("{s:s,s:s}", "client_id", c.id, "sent",
+			       kind));
+out:
+	json_decref(o);
+}
+
+void
+h_admin_collection_notify(struct request *r)
+{
+	json_t *o = body_json(r), *members = NULL, *m;
+	const char *kind, *name;
+	char err[ERRMSG_MAX];
+	size_t i;
+
+	if (o == NULL)
+		return;
+	kind = json_string_value(json_object_get(o, "kind"));
+	name = json_string_value(json_object_get(o, "name"));
+	if (!notify_kind_valid(kind) || name == NULL) {
+		reply_error(r, 400, "give 'name' and 'kind' (policy or renew)");
+		goto out;
+	}
+	members = db_collection_members(r->db, name);
+	if (members == NULL || db_begin(r->db, err) < 0) {
+		reply_error(r, 500, "cannot read the collection");
+		goto out;
+	}
+	json_array_foreach(members, i, m)
+	{
+		if (notify_client(r->srv, r->db,
+			json_string_value(json_object_get(m, "id")), kind,
+			err) < 0) {
+			db_rollback(r->db);
+			reply_error(r, 500, "%s", err);
+			goto out;
+		}
+	}
+	if (admin_audit(r, "collection.notify", name, kind) < 0 ||
+	    db_commit(r->db, err) < 0) {
+		db_rollback(r->db);
+		reply_error(r, 500, "%s", err);
+		goto out;
+	}
+	json_array_foreach(members, i, m)
+		server_poke(r->srv, POKE_NOTIFY,
+		    json_string_value(json_object_get(m, "id")));
+	reply_json(r, 200, json_pack("{s:s,s:s,s:I}", "name", name, "sent",
+			       kind, "clients",
+			       (json_int_t)json_array_size(members)));
+out:
+	json_decref(members);
+	json_decref(o);
+}
