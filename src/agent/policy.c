@@ -65,7 +65,7 @@ agent_policy(struct agent_state *s, const struct identity *id,
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, crl, NULL};
 	struct httpc_resp resp;
 	unsigned char pub[PKI_ED25519_PUB];
-	char url[400], hdr[160], why[ERRMSG_MAX], path[PATH_MAX];
+	char url[400], hdr[160] = "", why[ERRMSG_MAX], path[PATH_MAX];
 	json_t *st = policy_state(s), *doc = NULL;
 	const char *etag = json_string_value(json_object_get(st, "etag"));
 	int64_t held = json_integer_value(json_object_get(st, "serial"));

@@ -36,7 +36,7 @@ print_table(json_t *arr, const struct column *cols)
 	json_t *row;
 	char buf[512];
 
-	for (ncols = 0; cols[ncols].title && ncols < 16; ncols++)
+	for (ncols = 0; ncols < 16 && cols[ncols].title; ncols++)
 		widths[ncols] = (int)strlen(cols[ncols].title);
 	json_array_foreach(arr, i, row)
 	{

@@ -75,6 +75,7 @@ revoked_check(struct revoked_set *s, const char *serial)
 	struct revoked_entry key, *hit;
 	int state = REVOKED_NO;
 
+	memset(&key, 0, sizeof(key));
 	if (str_copy(key.serial, sizeof(key.serial), serial) < 0)
 		return REVOKED_YES;
 	pthread_rwlock_rdlock(&s->lock);
