@@ -57,6 +57,8 @@ usage(FILE *f)
 	    "evaluate\n"
 	    "  clients tag ID KEY=VALUE\n"
 	    "  clients notify ID|--collection C policy|renew\n"
+	    "  settings show [--client ID]\n"
+	    "  settings custom add --collection C --priority N --set KEY=VALUE...\n"
 	    "  report health\n"
 	    "  tasks list | tasks run NAME | tasks set NAME [--retention D] "
 	    "[--disable|--enable]\n"
@@ -831,6 +833,72 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 }
 
 static int
+cmd_settings(struct ctl *c, int argc, char **argv)
+{
+	char path[128];
+	int i;
+
+	if (argc >= 1 && strcmp(argv[0], "show") == 0) {
+		if (argc == 3 && strcmp(argv[1], "--client") == 0) {
+			if (!pki_client_id_valid(argv[2]))
+				return fail("'%s' is not a client id", argv[2]);
+			str_fmt(path, sizeof(path),
+			    "/v1/admin/settings?client=%s", argv[2]);
+		} else if (argc == 1) {
+			str_copy(path, sizeof(path), "/v1/admin/settings");
+		} else {
+			return fail("usage: settings show [--client ID]");
+		}
+		return show(c, call(c, "GET", path, NULL), NULL, NULL);
+	}
+	if (argc >= 2 && strcmp(argv[0], "custom") == 0 &&
+	    strcmp(argv[1], "add") == 0) {
+		json_t *body = json_pack("{s:o}", "set", json_object());
+		int64_t prio;
+
+		for (i = 2; i < argc; i++) {
+			if (i + 1 >= argc) {
+				json_decref(body);
+				return fail("'%s' needs a value", argv[i]);
+			}
+			if (strcmp(argv[i], "--collection") == 0)
+				json_object_set_new(body, "collection",
+				    json_string(argv[++i]));
+			else if (strcmp(argv[i], "--priority") == 0) {
+				if (parse_int64(argv[++i], 1, 1000000, &prio) <
+				    0) {
+					json_decref(body);
+					return fail("--priority takes 1 to "
+						    "1000000");
+				}
+				json_object_set_new(body, "priority",
+				    json_integer(prio));
+			} else if (strcmp(argv[i], "--set") == 0) {
+				char *eq = strchr(argv[++i], '=');
+
+				if (eq == NULL) {
+					json_decref(body);
+					return fail("--set takes KEY=VALUE");
+				}
+				*eq = '\0';
+				json_object_set_new(json_object_get(body, "set"),
+				    argv[i], json_string(eq + 1));
+			} else {
+				json_decref(body);
+				return fail("settings custom add: unknown "
+					    "option '%s'",
+				    argv[i]);
+			}
+		}
+		return show(c, call(c, "POST", "/v1/admin/settings/custom",
+				   body),
+		    NULL, NULL);
+	}
+	return fail("usage: settings show [--client ID] | settings custom add "
+		    "--collection C --priority N --set KEY=VALUE...");
+}
+
+static int
 cmd_report(struct ctl *c, int argc, char **argv)
 {
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
@@ -972,6 +1040,8 @@ main(int argc, char **argv)
 		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "status") == 0)
 		rc = cmd_status(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "settings") == 0)
+		rc = cmd_settings(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "collections") == 0)
 		rc = cmd_collections(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "tasks") == 0)

@@ -1622,3 +1622,31 @@ db_client_collections(struct db *db, const char *client_id)
 	    "= $1 ORDER BY collection",
 	    p, NP(p), "s");
 }
+
+/* --- custom client settings --- */
+
+int
+db_setting_custom_add(struct db *db, const char *collection, int64_t priority,
+    const char *key, const char *value, const char *by, int64_t now,
+    char *err)
+{
+	struct db_param p[] = {DB_TEXT(collection), DB_INT(priority),
+	    DB_TEXT(key), DB_TEXT(value), DB_TEXT(by), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO custom_settings (collection, priority, key, value, "
+	    "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+	    p, NP(p), NULL, err);
+}
+
+json_t *
+db_settings_custom(struct db *db, const char *client_id)
+{
+	struct db_param p[] = {DB_TEXT(client_id ? client_id : "")};
+
+	return query_json(db,
+	    "SELECT id, collection, priority, key, value FROM custom_settings "
+	    "WHERE $1 = '' OR collection IN (SELECT collection FROM "
+	    "collection_members WHERE client_id = $1) ORDER BY priority, id",
+	    p, NP(p), "isiss");
+}

@@ -298,6 +298,14 @@ int db_tag_set(struct db *db, const char *client_id, const char *key,
 /* {key: value} */
 json_t *db_tags(struct db *db, const char *client_id);
 
+/* Custom client settings. */
+int db_setting_custom_add(struct db *db, const char *collection,
+    int64_t priority, const char *key, const char *value, const char *by,
+    int64_t now, char *err);
+/* [{id, collection, priority, key, value}] of every collection, or of the
+ * collections client_id belongs to (client_id not NULL). */
+json_t *db_settings_custom(struct db *db, const char *client_id);
+
 /* Signed policy cache. */
 struct db_policy {
 	int64_t serial;

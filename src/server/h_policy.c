@@ -12,18 +12,28 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "proto/policy.h"
+#include "proto/settings.h"
 #include "server.h"
 
 #define POLICY_VALIDITY (7 * 86400)
 
-/* The client settings every client gets until custom settings exist. */
+/* The client's effective settings; a policy that carries exec.policy
+ * bypass is audited every time one is built (G12). */
 static json_t *
-default_settings(void)
+effective_settings(struct db *db, const char *client_id)
 {
-	return json_pack("{s:i,s:i,s:i,s:b,s:s,s:s,s:s}", "policy.interval",
-	    3600, "inventory.interval", 86400, "health.interval", 3600,
-	    "notify", 1, "log.level", "info", "exec.policy", "all-signed",
-	    "unlock.on_restart", "never");
+	json_t *customs = db_settings_custom(db, client_id);
+	json_t *eff = settings_resolve(customs, NULL);
+	const char *ep = json_string_value(json_object_get(eff,
+	    "exec.policy"));
+
+	json_decref(customs);
+	if (ep && strcmp(ep, "bypass") == 0) {
+		log_warn("policy for %s carries exec.policy=bypass", client_id);
+		db_audit(db, "site", "policy.bypass", client_id,
+		    "exec.policy=bypass in a signed policy", now_unix(), NULL);
+	}
+	return eff;
 }
 
 static int
@@ -51,7 +61,7 @@ policy_build(struct server *srv, struct db *db, const char *client_id,
 	o = json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:o,s:[],s:[]}", "type",
 	    POLICY_TYPE, "version", 1, "client_id", client_id, "serial",
 	    (json_int_t)serial, "issued_at", (json_int_t)now, "expires_at",
-	    (json_int_t)(now + POLICY_VALIDITY), "settings", default_settings(),
+	    (json_int_t)(now + POLICY_VALIDITY), "settings", effective_settings(db, client_id),
 	    "collections", names, "deployments",
 	    "windows");
 	if (o == NULL)
@@ -221,5 +231,112 @@ h_admin_collection_notify(struct request *r)
 			       (json_int_t)json_array_size(members)));
 out:
 	json_decref(members);
+	json_decref(o);
+}
+
+void
+h_admin_settings_show(struct request *r)
+{
+	char client[40];
+	json_t *sources, *eff, *customs;
+
+	if (query_get(r, "client", client, sizeof(client)) == 0) {
+		struct db_client c;
+
+		if (!pki_client_id_valid(client) ||
+		    db_client_get(r->db, client, &c) < 0) {
+			reply_error(r, 404, "no client %.40s", client);
+			return;
+		}
+		customs = db_settings_custom(r->db, client);
+		eff = settings_resolve(customs, &sources);
+		json_decref(customs);
+		reply_json(r, 200, json_pack("{s:s,s:o,s:o}", "client_id",
+				       client, "settings", eff, "sources",
+				       sources));
+		return;
+	}
+	reply_json(r, 200, json_pack("{s:o,s:o}", "defaults",
+			       settings_defaults(), "custom",
+			       db_settings_custom(r->db, NULL)));
+}
+
+void
+h_admin_settings_custom_add(struct request *r)
+{
+	json_t *o = body_json(r), *set, *v, *all = NULL;
+	const char *coll, *key;
+	json_int_t prio;
+	char err[ERRMSG_MAX], detail[300];
+	size_t i;
+	int found = 0;
+
+	if (o == NULL)
+		return;
+	coll = json_string_value(json_object_get(o, "collection"));
+	set = json_object_get(o, "set");
+	prio = json_integer_value(json_object_get(o, "priority"));
+	if (coll == NULL || !json_is_integer(json_object_get(o, "priority")) ||
+	    prio < 1 || prio > 1000000 || !json_is_object(set) ||
+	    json_object_size(set) == 0 || json_object_size(set) > 32) {
+		reply_error(r, 400, "give 'collection', 'priority' (1 is "
+				    "highest) and 'set' {key: value}");
+		goto out;
+	}
+	all = db_collections(r->db);
+	json_array_foreach(all, i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "name")),
+			coll) == 0)
+			found = 1;
+	}
+	if (!found) {
+		reply_error(r, 400, "no collection '%.64s'", coll);
+		goto out;
+	}
+	json_object_foreach(set, key, v)
+	{
+		json_t *pv;
+
+		if (!json_is_string(v)) {
+			reply_error(r, 400, "%.64s: the value must be text",
+			    key);
+			goto out;
+		}
+		pv = settings_value(key, json_string_value(v), err);
+		if (pv == NULL) {
+			reply_error(r, 400, "%s", err);
+			goto out;
+		}
+		json_decref(pv);
+	}
+	if (db_begin(r->db, err) < 0) {
+		reply_error(r, 503, "%s", err);
+		goto out;
+	}
+	json_object_foreach(set, key, v)
+	{
+		str_fmt(detail, sizeof(detail), "collection %s priority %lld: "
+						"%s=%s",
+		    coll, (long long)prio, key, json_string_value(v));
+		if (db_setting_custom_add(r->db, coll, prio, key,
+			json_string_value(v), r->peer->id, now_unix(),
+			err) < 0 ||
+		    admin_audit(r, "settings.custom.add", coll, detail) < 0) {
+			db_rollback(r->db);
+			reply_error(r, 500, "%s", err);
+			goto out;
+		}
+	}
+	/* Every member's policy carries its settings: rebuild them. */
+	if (db_policy_dirty(r->db, NULL, err) < 0 ||
+	    db_commit(r->db, err) < 0) {
+		db_rollback(r->db);
+		reply_error(r, 500, "%s", err);
+		goto out;
+	}
+	h_admin_settings_show(r);
+out:
+	json_decref(all);
 	json_decref(o);
 }

@@ -176,6 +176,8 @@ int client_quarantine(struct server *srv, struct db *db, const char *client_id,
 void h_policy(struct request *r);
 void h_admin_client_notify(struct request *r);
 void h_admin_collection_notify(struct request *r);
+void h_admin_settings_show(struct request *r);
+void h_admin_settings_custom_add(struct request *r);
 
 /* collections.c */
 int collections_evaluate_device(struct db *db, const char *client_id,

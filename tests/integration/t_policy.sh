@@ -58,3 +58,34 @@ python3 -c 'import json,sys; d=open(sys.argv[1]).read().split("\n",1)[1]; assert
 ok "fetch policy now: the connected agent held the new policy $MS ms after the request"
 expect_exit 0 ctl clients notify --collection prod policy
 expect_in "clients: 1"
+
+# Client settings: custom settings on collections, resolved by priority,
+# carried in the signed policy; bypass is audited.
+expect_exit 0 ctl collections add everyone --include "All Clients"
+expect_exit 0 ctl settings custom add --collection everyone --priority 5 --set policy.interval=30m --set log.level=debug
+expect_exit 0 ctl settings custom add --collection prod --priority 1 --set policy.interval=2h --set exec.policy=bypass
+expect_exit 1 ctl settings custom add --collection prod --priority 1 --set policy.interval=5s
+expect_in "policy.interval must be a duration"
+expect_exit 1 ctl settings custom add --collection nowhere --priority 1 --set notify=false
+expect_in "no collection"
+expect_exit 0 ctl --json settings show --client "$ID"
+python3 -c 'import json,sys
+d=json.loads(sys.argv[1]); s=d["settings"]
+assert s["policy.interval"]==7200 and s["log.level"]=="debug" and s["exec.policy"]=="bypass", s
+assert d["sources"]["policy.interval"]["collection"]=="prod" and d["sources"]["notify"]=="default", d' "$OUT" ||
+	fail "effective settings wrong: $OUT"
+ID2=$(client_id_of "$TMP/c2")
+expect_exit 0 ctl --json settings show --client "$ID2"
+expect_in '"exec.policy": "all-signed"'
+expect_exit 0 ctl clients notify "$ID" policy
+i=0
+until grep -q '"exec.policy":"bypass"' "$TMP/c1/policy.signed" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the policy never carried the custom settings"
+	sleep 0.05
+done
+grep -q '"policy.interval":7200' "$TMP/c1/policy.signed" || fail "priority not applied in the policy"
+expect_exit 0 ctl audit list
+expect_in "policy.bypass"
+expect_in "settings.custom.add"
+ok "custom settings resolve by priority, reach the signed policy, and bypass is audited"
