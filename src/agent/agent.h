@@ -128,6 +128,8 @@ int agent_policy(struct agent_state *s, const struct identity *id,
     const char *crl, struct spool *sp, char *err);
 int agent_policy_fresh(struct agent_state *s, int64_t now, char *detail,
     size_t size);
+/* An integer client setting from the held policy, or def. */
+int64_t agent_setting(struct agent_state *s, const char *key, int64_t def);
 
 /* health.c: the agent's self-checks, when due (hourly) or forced; queues a
  * health report. skew is the site's clock minus ours, when known. */

@@ -120,7 +120,8 @@ agent_health(struct agent_state *s, struct identity *id, struct spool *sp,
 	if (failing)
 		log_warn("self-checks found problems; reported to the site");
 	str_fmt(text, sizeof(text), "{\"next_due\": %lld}\n",
-	    (long long)(now + HEALTH_INTERVAL));
+	    (long long)(now + agent_setting(s, "health.interval",
+				  HEALTH_INTERVAL)));
 	state_path(s, AGENT_HEALTH, path, sizeof(path));
 	file_write_atomic(path, text, strlen(text), 0600, NULL);
 	return 1;

@@ -131,3 +131,24 @@ out:
 	httpc_resp_free(&resp);
 	return r;
 }
+
+int64_t
+agent_setting(struct agent_state *s, const char *key, int64_t def)
+{
+	char *text = state_read(s, AGENT_POLICY_DOC, NULL), *nl;
+	json_t *o, *v;
+	int64_t r = def;
+
+	/* The stored document was verified when it was fetched. */
+	if (text == NULL || (nl = strchr(text, '\n')) == NULL) {
+		free(text);
+		return def;
+	}
+	o = json_loads(nl + 1, 0, NULL);
+	v = json_object_get(json_object_get(o, "settings"), key);
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		r = json_integer_value(v);
+	json_decref(o);
+	free(text);
+	return r;
+}

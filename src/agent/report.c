@@ -37,10 +37,14 @@ inv_state_save(struct agent_state *s, int64_t seq, json_t *classes,
 	json_t *o;
 	int r;
 
+	int64_t every = agent_setting(s, "inventory.interval",
+	    INVENTORY_INTERVAL);
+
 	rand_bytes(j, sizeof(j));
-	/* Daily, spread over +-10% so a fleet does not report at once. */
-	next = now + INVENTORY_INTERVAL * 9 / 10 +
-	    (int64_t)(((unsigned)j[0] << 8 | j[1]) % (INVENTORY_INTERVAL / 5));
+	/* inventory.interval (daily by default), spread over +-10% so a fleet
+	 * does not report at once. */
+	next = now + every * 9 / 10 +
+	    (int64_t)(((unsigned)j[0] << 8 | j[1]) % (every / 5 + 1));
 	o = json_pack("{s:I,s:I,s:I,s:O}", "seq", (json_int_t)seq, "sent_at",
 	    (json_int_t)now, "next_due", (json_int_t)next, "classes", classes);
 	text = json_dumps(o, JSON_COMPACT);

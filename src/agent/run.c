@@ -339,7 +339,7 @@ agent_run(const struct run_opts *o)
 	pthread_t nt;
 	char err[ERRMSG_MAX], crl[PATH_MAX];
 	const char *hwid;
-	int interval = o->interval_secs > 0 ? o->interval_secs : 60, rc = 0;
+	int interval = o->interval_secs > 0 ? o->interval_secs : 3600, rc = 0;
 
 	if (state_load(o->state_dir, &s, err) < 0) {
 		fprintf(stderr, "steward-agent: %s\n", err);
@@ -396,7 +396,11 @@ agent_run(const struct run_opts *o)
 			log_warn("%s", err);
 		periodic(&s, &id, crlp, r == 0, skew, r == 0);
 		maybe_renew(&s, &id, hwid, 0);
-		/* Jitter spreads a fleet's check-ins over the interval. */
+		/* policy.interval from the site unless --interval was given;
+		 * jitter spreads a fleet's check-ins over the interval. */
+		if (o->interval_secs <= 0)
+			interval = (int)agent_setting(&s, "policy.interval",
+			    3600);
 		rand_bytes(&j, 1);
 		left = interval - interval / 10 + (j % (interval / 5 + 1));
 		clock_gettime(CLOCK_REALTIME, &until);

@@ -89,3 +89,20 @@ expect_exit 0 ctl audit list
 expect_in "policy.bypass"
 expect_in "settings.custom.add"
 ok "custom settings resolve by priority, reach the signed policy, and bypass is audited"
+
+# The agent follows the settings its policy carries.
+expect_exit 0 ctl settings custom add --collection prod --priority 1 --set inventory.interval=2h
+kill "$APID"
+wait "$APID" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $APID//")
+expect_exit 0 agent run --state "$TMP/c1" --once # fetches the new policy
+python3 - "$TMP/c1/inventory.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); d["next_due"] = 0
+json.dump(d, open(sys.argv[1], "w"))
+PY
+expect_exit 0 agent run --state "$TMP/c1" --once
+python3 -c 'import json,sys
+d=json.load(open(sys.argv[1])); gap=d["next_due"]-d["sent_at"]
+assert 6480 <= gap <= 7920, gap' "$TMP/c1/inventory.json" || fail "inventory.interval not followed: $(cat "$TMP/c1/inventory.json" | head -c 200)"
+ok "the agent schedules its inventory by the inventory.interval of its policy"
