@@ -406,10 +406,21 @@ agent_run(const struct run_opts *o)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += left;
 		pthread_mutex_lock(&ch.lock);
-		while (!stop_requested && !ch.renew && !ch.blocked &&
-		    !ch.policy &&
-		    pthread_cond_timedwait(&ch.cond, &ch.lock, &until) == 0)
-			;
+		/* Waits in one-second slices: a signal sets stop_requested
+		 * but does not wake a condition wait. */
+		for (;;) {
+			struct timespec now, slice;
+
+			if (stop_requested || ch.renew || ch.blocked ||
+			    ch.policy)
+				break;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (now.tv_sec >= until.tv_sec)
+				break;
+			slice = now;
+			slice.tv_sec += 1;
+			pthread_cond_timedwait(&ch.cond, &ch.lock, &slice);
+		}
 		renew = ch.renew;
 		blocked = ch.blocked;
 		fetch = ch.policy;
