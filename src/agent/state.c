@@ -22,7 +22,8 @@ state_read(const struct agent_state *s, const char *name, char *err)
 	char path[PATH_MAX], *text;
 
 	state_path(s, name, path, sizeof(path));
-	if (file_read(path, 65536, &text, NULL, err) < 0)
+	/* The largest state file is a signed policy (at most 1 MiB). */
+	if (file_read(path, 2 * 1024 * 1024, &text, NULL, err) < 0)
 		return NULL;
 	return text;
 }

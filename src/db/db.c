@@ -497,11 +497,16 @@ db_client_seen(struct db *db, const char *id, const char *hostname,
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(hostname),
 	    DB_TEXT(discovery), DB_INT(now)};
+	int64_t n;
 
-	return db_exec(db,
-	    "UPDATE clients SET hostname = $2, discovery = $3, last_seen = $4 "
-	    "WHERE id = $1",
-	    p, NP(p), NULL, err);
+	if (db_exec(db, "UPDATE clients SET last_seen = $4 WHERE id = $1", p,
+		NP(p), NULL, err) < 0)
+		return -1;
+	n = exec_changes(db,
+	    "UPDATE clients SET hostname = $2, discovery = $3 WHERE id = $1 "
+	    "AND (discovery IS NULL OR discovery <> $3 OR hostname <> $2)",
+	    p, NP(p), err);
+	return n < 0 ? -1 : n > 0;
 }
 
 /* --- enrollment requests --- */

@@ -123,6 +123,8 @@ int db_client_decide(struct db *db, const char *id, const char *status,
     char *err);
 int db_client_set_cert(struct db *db, const char *id, const char *serial,
     char *err);
+/* Records a heartbeat; returns 1 when the discovery record changed, 0 when
+ * not, -1 on error. */
 int db_client_seen(struct db *db, const char *id, const char *hostname,
     const char *discovery, int64_t now, char *err);
 

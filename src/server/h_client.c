@@ -18,6 +18,7 @@ h_heartbeat(struct request *r)
 	char err[ERRMSG_MAX];
 	char *disc;
 	int64_t now = now_unix();
+	int changed;
 
 	if (heartbeat_parse(r->body, r->body_len, &d, err) < 0) {
 		reply_error(r, 400, "%s", err);
@@ -38,16 +39,17 @@ h_heartbeat(struct request *r)
 		}
 	}
 	disc = discovery_to_json(&d);
-	if (disc == NULL ||
-	    db_client_seen(r->db, r->peer->id, d.hostname, disc, now, err) <
-		0) {
-		free(disc);
+	changed = disc ? db_client_seen(r->db, r->peer->id, d.hostname, disc,
+			     now, err)
+		       : -1;
+	free(disc);
+	if (changed < 0) {
 		reply_error(r, 500, "cannot record the heartbeat: %s", err);
 		return;
 	}
-	free(disc);
-	/* Discovery may have changed what this device matches. */
-	if (collections_evaluate_device(r->db, r->peer->id, err) < 0)
+	/* New discovery may change what this device matches; an unchanged
+	 * heartbeat costs no evaluation. */
+	if (changed && collections_evaluate_device(r->db, r->peer->id, err) < 0)
 		log_err("collections of %s: %s", r->peer->id, err);
 	reply_json(r, 200,
 	    json_pack("{s:s,s:s,s:I}", "status", "ok", "client_id",
