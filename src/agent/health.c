@@ -1,7 +1,8 @@
 /* health.c - the agent's self-checks (hourly by default): the spool works,
- * the certificate is valid and not near expiry, the site is reachable, the
- * clocks agree, the state directory has room. What it can fix, it fixes
- * (renewing a certificate near expiry); the results go to the site as a
+ * the certificate is valid and not past its renewal point, the site is
+ * reachable, the policy is fresh, the clocks agree, the state directory has
+ * room. What it can fix, it fixes (renewing an overdue certificate; the run
+ * re-fetches the policy before the checks); the results go to the site as a
  * health report through the spool. */
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 
 #define AGENT_HEALTH "health.json"
 #define HEALTH_INTERVAL 3600
-#define CERT_WARN_SECS (30 * 86400)
 #define SKEW_MAX_SECS 300
 #define DISK_MIN_MB 50
 
@@ -61,8 +61,11 @@ agent_health(struct agent_state *s, struct identity *id, struct spool *sp,
 	if (left <= 0) {
 		json_array_append_new(checks,
 		    check("certificate", 0, 0, "expired: enroll again"));
-	} else if (left < CERT_WARN_SECS) {
-		/* Remediation: renew now rather than wait for the schedule. */
+	} else if (renew_due(id->not_before, id->not_after, now)) {
+		/* Past the renewal point (two thirds of the lifetime) and
+		 * still not renewed: renew now. Judging by the renewal point,
+		 * not a fixed 30 days, keeps short-lived certificates from
+		 * being renewed at every check. */
 		int fixed = agent_renew(s, id, s->hardware_id[0] ? s->hardware_id
 								 : NULL,
 				err) == 0;
