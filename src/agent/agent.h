@@ -3,6 +3,7 @@
 #define STEWARD_AGENT_H
 
 #include <limits.h>
+#include <sys/socket.h>
 #include <stddef.h>
 
 #include "crypto/token.h"
@@ -48,6 +49,12 @@ int state_load(const char *dir, struct agent_state *s, char *err);
 int state_save(const struct agent_state *s, char *err);
 /* Reads a file of the state directory into a malloc'ed string. */
 char *state_read(const struct agent_state *s, const char *name, char *err);
+/* Reads a JSON object file of the state directory; NULL when absent or
+ * not an object. */
+json_t *state_json(const struct agent_state *s, const char *name);
+/* The text form of an interface address (IPv4 or IPv6) into buf; -1 for
+ * other families. */
+int ifaddr_text(const struct sockaddr *sa, char *buf, size_t size);
 
 /* Fills d with this device's facts; overrides may be NULL. */
 int facts_collect(struct discovery *d, const char *hostname,

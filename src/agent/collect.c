@@ -244,19 +244,10 @@ add_addresses(json_t *ifaces)
 		return;
 	for (p = ifa; p; p = p->ifa_next) {
 		char buf[INET6_ADDRSTRLEN];
-		const void *a;
 		json_t *o, *list;
 		size_t i;
 
-		if (p->ifa_addr == NULL)
-			continue;
-		if (p->ifa_addr->sa_family == AF_INET)
-			a = &((struct sockaddr_in *)p->ifa_addr)->sin_addr;
-		else if (p->ifa_addr->sa_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr;
-		else
-			continue;
-		if (!inet_ntop(p->ifa_addr->sa_family, a, buf, sizeof(buf)))
+		if (ifaddr_text(p->ifa_addr, buf, sizeof(buf)) < 0)
 			continue;
 		json_array_foreach(ifaces, i, o)
 		{

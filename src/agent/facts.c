@@ -86,18 +86,11 @@ addresses(struct discovery *d)
 		return;
 	for (p = ifa; p && d->naddresses < DISC_ADDR_MAX; p = p->ifa_next) {
 		char buf[INET6_ADDRSTRLEN];
-		const void *a;
 
-		if (p->ifa_addr == NULL || (p->ifa_flags & IFF_LOOPBACK))
+		if ((p->ifa_flags & IFF_LOOPBACK) ||
+		    ifaddr_text(p->ifa_addr, buf, sizeof(buf)) < 0)
 			continue;
-		if (p->ifa_addr->sa_family == AF_INET)
-			a = &((struct sockaddr_in *)p->ifa_addr)->sin_addr;
-		else if (p->ifa_addr->sa_family == AF_INET6)
-			a = &((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr;
-		else
-			continue;
-		if (inet_ntop(p->ifa_addr->sa_family, a, buf, sizeof(buf)))
-			str_copy(d->addresses[d->naddresses++],
+		str_copy(d->addresses[d->naddresses++],
 			    DISC_ADDR_LEN, buf);
 	}
 	freeifaddrs(ifa);

@@ -29,12 +29,10 @@ check(const char *name, int ok, int remediated, const char *detail)
 static int64_t
 next_due(struct agent_state *s)
 {
-	char *text = state_read(s, AGENT_HEALTH, NULL);
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *o = state_json(s, AGENT_HEALTH);
 	int64_t v = json_integer_value(json_object_get(o, "next_due"));
 
 	json_decref(o);
-	free(text);
 	return v;
 }
 

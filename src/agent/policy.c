@@ -21,11 +21,7 @@
 static json_t *
 policy_state(struct agent_state *s)
 {
-	char *text = state_read(s, AGENT_POLICY, NULL);
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-
-	free(text);
-	return json_is_object(o) ? o : (json_decref(o), NULL);
+	return state_json(s, AGENT_POLICY);
 }
 
 int

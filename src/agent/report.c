@@ -20,11 +20,7 @@
 static json_t *
 inv_state_load(struct agent_state *s)
 {
-	char *text = state_read(s, AGENT_INVENTORY, NULL);
-	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-
-	free(text);
-	return json_is_object(o) ? o : (json_decref(o), NULL);
+	return state_json(s, AGENT_INVENTORY);
 }
 
 static int

@@ -263,7 +263,8 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 
 	r = heartbeat(s, id, hwid, crlp, &skew, err);
 	if (r < 0) {
-		fprintf(stderr, "steward-agent: %s\n", err);
+		/* Into the protected log too, not only standard error. */
+		log_err("%s", err);
 		if (r == -2)
 			return report_blocked(s);
 		/* The site is down: checks still run, reports wait. */

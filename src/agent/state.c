@@ -1,4 +1,5 @@
 /* state.c - the agent's state directory: identity files and state.json. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,36 @@ state_read(const struct agent_state *s, const char *name, char *err)
 	if (file_read(path, 2 * 1024 * 1024, &text, NULL, err) < 0)
 		return NULL;
 	return text;
+}
+
+json_t *
+state_json(const struct agent_state *s, const char *name)
+{
+	char *text = state_read(s, name, NULL);
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+ifaddr_text(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const void *a;
+
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	else
+		return -1;
+	return inet_ntop(sa->sa_family, a, buf, (socklen_t)size) ? 0 : -1;
 }
 
 static void
