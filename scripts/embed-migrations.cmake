@@ -6,6 +6,8 @@ set(table "")
 foreach(f ${files})
 	get_filename_component(name ${f} NAME_WE)
 	string(REGEX MATCH "^[0-9]+" version ${name})
+	# A leading zero would make it an octal constant in C.
+	string(REGEX REPLACE "^0+([0-9])" "\\1" version ${version})
 	file(READ ${f} hex HEX)
 	string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
 	string(APPEND body "static const char m_${name}[] = {${hex} 0};\n")

@@ -1,6 +1,6 @@
 /* db.c - site database repository functions; engine-neutral SQL over the
  * driver interface of db.h. */
-#include "db.h"
+#include "db_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +11,6 @@ struct db {
 	const struct db_driver *drv;
 	void *h;
 };
-
-#define NP(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 void
 db_result_free(struct db_result *r)
@@ -63,16 +61,16 @@ db_rollback(struct db *db)
 	db->drv->rollback(db->h);
 }
 
-static int64_t
-cell_int(const struct db_result *r, int row, int col)
+int64_t
+db_cell_int(const struct db_result *r, int row, int col)
 {
 	const char *s = db_cell(r, row, col);
 
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
-static void
-cell_copy(const struct db_result *r, int row, int col, char *out, size_t size)
+void
+db_cell_copy(const struct db_result *r, int row, int col, char *out, size_t size)
 {
 	const char *s = db_cell(r, row, col);
 
@@ -113,8 +111,8 @@ rows_json(const struct db_result *r, const char *types)
 	return arr;
 }
 
-static json_t *
-query_json(struct db *db, const char *sql, const struct db_param *p, int np,
+json_t *
+db_query_json(struct db *db, const char *sql, const struct db_param *p, int np,
     const char *types)
 {
 	struct db_result *r;
@@ -128,8 +126,8 @@ query_json(struct db *db, const char *sql, const struct db_param *p, int np,
 }
 
 /* Runs a write; returns the number of rows it changed, or -1. */
-static int64_t
-exec_changes(struct db *db, const char *sql, const struct db_param *p, int np,
+int64_t
+db_exec_changes(struct db *db, const char *sql, const struct db_param *p, int np,
     char *err)
 {
 	struct db_result *r;
@@ -152,7 +150,7 @@ db_schema_version(struct db *db)
 			"schema_migrations",
 		NULL, 0, &r, NULL) < 0)
 		return -1;
-	v = (int)cell_int(r, 0, 0);
+	v = (int)db_cell_int(r, 0, 0);
 	db_result_free(r);
 	return v;
 }
@@ -242,7 +240,7 @@ db_setting_get(struct db *db, const char *key, char *out, size_t size)
 		return -1;
 	found = r->nrows == 1;
 	if (found)
-		cell_copy(r, 0, 0, out, size);
+		db_cell_copy(r, 0, 0, out, size);
 	db_result_free(r);
 	return found ? 0 : -1;
 }
@@ -287,7 +285,7 @@ db_admin_check(struct db *db, const char *name, const char *serial,
 		return -1;
 	ok = r->nrows == 1;
 	if (ok)
-		cell_copy(r, 0, 0, role, size);
+		db_cell_copy(r, 0, 0, role, size);
 	db_result_free(r);
 	return ok ? 0 : -1;
 }
@@ -324,13 +322,13 @@ db_token_get(struct db *db, const char *id, struct db_token *t)
 		return -1;
 	found = r->nrows == 1;
 	if (found) {
-		cell_copy(r, 0, 0, t->id, sizeof(t->id));
-		cell_copy(r, 0, 1, t->secret_hash, sizeof(t->secret_hash));
-		t->expires_at = cell_int(r, 0, 2);
-		t->uses_max = cell_int(r, 0, 3);
-		t->uses = cell_int(r, 0, 4);
-		t->trusted = (int)cell_int(r, 0, 5);
-		t->revoked = (int)cell_int(r, 0, 6);
+		db_cell_copy(r, 0, 0, t->id, sizeof(t->id));
+		db_cell_copy(r, 0, 1, t->secret_hash, sizeof(t->secret_hash));
+		t->expires_at = db_cell_int(r, 0, 2);
+		t->uses_max = db_cell_int(r, 0, 3);
+		t->uses = db_cell_int(r, 0, 4);
+		t->trusted = (int)db_cell_int(r, 0, 5);
+		t->revoked = (int)db_cell_int(r, 0, 6);
 	}
 	db_result_free(r);
 	return found ? 0 : -1;
@@ -344,7 +342,7 @@ db_token_take_use(struct db *db, const char *id, int64_t now, char *err)
 
 	/* One conditional UPDATE: two devices racing for the last use of a
 	 * token cannot both get it. */
-	n = exec_changes(db,
+	n = db_exec_changes(db,
 	    "UPDATE tokens SET uses = uses + 1 WHERE id = $1 AND "
 	    "revoked_at IS NULL AND expires_at > $2 AND uses < uses_max",
 	    p, NP(p), err);
@@ -355,7 +353,7 @@ int
 db_token_revoke(struct db *db, const char *id, int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(id), DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND "
 	    "revoked_at IS NULL",
 	    p, NP(p), err);
@@ -368,7 +366,7 @@ db_token_revoke(struct db *db, const char *id, int64_t now, char *err)
 json_t *
 db_token_list(struct db *db)
 {
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, created_by, created_at, expires_at, uses_max, uses, "
 	    "trusted, revoked_at FROM tokens ORDER BY created_at, id",
 	    NULL, 0, "ssiiiibi");
@@ -405,11 +403,11 @@ client_row(struct db *db, const char *sql, const struct db_param *p, int np,
 		return -1;
 	found = r->nrows == 1;
 	if (found) {
-		cell_copy(r, 0, 0, c->id, sizeof(c->id));
-		cell_copy(r, 0, 1, c->status, sizeof(c->status));
-		cell_copy(r, 0, 2, c->hostname, sizeof(c->hostname));
-		cell_copy(r, 0, 3, c->hardware_id, sizeof(c->hardware_id));
-		cell_copy(r, 0, 4, c->cert_serial, sizeof(c->cert_serial));
+		db_cell_copy(r, 0, 0, c->id, sizeof(c->id));
+		db_cell_copy(r, 0, 1, c->status, sizeof(c->status));
+		db_cell_copy(r, 0, 2, c->hostname, sizeof(c->hostname));
+		db_cell_copy(r, 0, 3, c->hardware_id, sizeof(c->hardware_id));
+		db_cell_copy(r, 0, 4, c->cert_serial, sizeof(c->cert_serial));
 	}
 	db_result_free(r);
 	return found ? 0 : -1;
@@ -439,7 +437,7 @@ json_t *
 db_client_show(struct db *db, const char *id)
 {
 	struct db_param p[] = {DB_TEXT(id)};
-	json_t *arr = query_json(db, CLIENT_COLUMNS "WHERE id = $1", p, NP(p),
+	json_t *arr = db_query_json(db, CLIENT_COLUMNS "WHERE id = $1", p, NP(p),
 	    CLIENT_TYPES);
 	json_t *o = NULL;
 
@@ -455,9 +453,9 @@ db_client_list(struct db *db, const char *status)
 	struct db_param p[] = {DB_TEXT(status)};
 
 	if (status == NULL)
-		return query_json(db, CLIENT_COLUMNS "ORDER BY created_at, id",
+		return db_query_json(db, CLIENT_COLUMNS "ORDER BY created_at, id",
 		    NULL, 0, CLIENT_TYPES);
-	return query_json(db,
+	return db_query_json(db,
 	    CLIENT_COLUMNS "WHERE status = $1 ORDER BY created_at, id", p,
 	    NP(p), CLIENT_TYPES);
 }
@@ -469,7 +467,7 @@ db_client_decide(struct db *db, const char *id, const char *status,
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(status), DB_TEXT(source),
 	    DB_TEXT(by), DB_TEXT(serial), DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE clients SET status = $2, approval_source = "
 	    "COALESCE($3, approval_source), decided_by = $4, "
 	    "cert_serial = COALESCE($5, cert_serial), decided_at = $6 "
@@ -502,7 +500,7 @@ db_client_seen(struct db *db, const char *id, const char *hostname,
 	if (db_exec(db, "UPDATE clients SET last_seen = $4 WHERE id = $1", p,
 		NP(p), NULL, err) < 0)
 		return -1;
-	n = exec_changes(db,
+	n = db_exec_changes(db,
 	    "UPDATE clients SET hostname = $2, discovery = $3 WHERE id = $1 "
 	    "AND (discovery IS NULL OR discovery <> $3 OR hostname <> $2)",
 	    p, NP(p), err);
@@ -533,9 +531,9 @@ enroll_fill(struct db_result *r, struct db_enroll *e)
 	memset(e, 0, sizeof(*e));
 	if (r->nrows != 1)
 		return -1;
-	cell_copy(r, 0, 0, e->id, sizeof(e->id));
-	cell_copy(r, 0, 1, e->client_id, sizeof(e->client_id));
-	cell_copy(r, 0, 2, e->poll_hash, sizeof(e->poll_hash));
+	db_cell_copy(r, 0, 0, e->id, sizeof(e->id));
+	db_cell_copy(r, 0, 1, e->client_id, sizeof(e->client_id));
+	db_cell_copy(r, 0, 2, e->poll_hash, sizeof(e->poll_hash));
 	e->csr = strdup(csr ? csr : "");
 	e->cert_pem = cert ? strdup(cert) : NULL;
 	return e->csr ? 0 : -1;
@@ -650,7 +648,7 @@ db_audit_list(struct db *db, int limit)
 {
 	struct db_param p[] = {DB_INT(limit)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, at, actor, action, target, detail FROM (SELECT * FROM "
 	    "audit ORDER BY id DESC LIMIT $1) AS recent ORDER BY id",
 	    p, NP(p), "iissss");
@@ -666,15 +664,15 @@ static void
 cert_fill(const struct db_result *r, int row, struct db_cert *c)
 {
 	memset(c, 0, sizeof(*c));
-	cell_copy(r, row, 0, c->serial, sizeof(c->serial));
-	cell_copy(r, row, 1, c->client_id, sizeof(c->client_id));
-	cell_copy(r, row, 2, c->kind, sizeof(c->kind));
-	cell_copy(r, row, 3, c->hardware_id, sizeof(c->hardware_id));
-	c->not_after = cell_int(r, row, 4);
-	c->issued_at = cell_int(r, row, 5);
-	c->revoked_at = cell_int(r, row, 6);
-	cell_copy(r, row, 7, c->revoke_reason, sizeof(c->revoke_reason));
-	c->first_used_at = cell_int(r, row, 8);
+	db_cell_copy(r, row, 0, c->serial, sizeof(c->serial));
+	db_cell_copy(r, row, 1, c->client_id, sizeof(c->client_id));
+	db_cell_copy(r, row, 2, c->kind, sizeof(c->kind));
+	db_cell_copy(r, row, 3, c->hardware_id, sizeof(c->hardware_id));
+	c->not_after = db_cell_int(r, row, 4);
+	c->issued_at = db_cell_int(r, row, 5);
+	c->revoked_at = db_cell_int(r, row, 6);
+	db_cell_copy(r, row, 7, c->revoke_reason, sizeof(c->revoke_reason));
+	c->first_used_at = db_cell_int(r, row, 8);
 }
 
 int
@@ -699,7 +697,7 @@ db_cert_revoke(struct db *db, const char *serial, const char *reason,
     int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(serial), DB_TEXT(reason), DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE certs SET revoked_at = $3, revoke_reason = $2 WHERE "
 	    "serial = $1 AND revoked_at IS NULL",
 	    p, NP(p), err);
@@ -713,7 +711,7 @@ db_cert_revoke_client(struct db *db, const char *client_id, const char *keep,
 {
 	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(reason),
 	    DB_INT(now), DB_TEXT(keep ? keep : "")};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE certs SET revoked_at = $3, revoke_reason = $2 WHERE "
 	    "client_id = $1 AND kind = 'client' AND revoked_at IS NULL AND "
 	    "serial <> $4",
@@ -726,7 +724,7 @@ int
 db_cert_mark_used(struct db *db, const char *serial, int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(serial), DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE certs SET first_used_at = $2 WHERE serial = $1 AND "
 	    "first_used_at IS NULL",
 	    p, NP(p), err);
@@ -775,7 +773,7 @@ db_cert_list(struct db *db, const char *client_id, int64_t expiring_before)
 	struct db_param p[] = {DB_TEXT(client_id ? client_id : ""),
 	    DB_INT(expiring_before)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    CERT_LIST_COLUMNS
 	    "WHERE ($1 = '' OR client_id = $1) AND ($2 = 0 OR (not_after < $2 "
 	    "AND revoked_at IS NULL)) ORDER BY issued_at, serial",
@@ -789,7 +787,7 @@ db_cert_expiring(struct db *db, int64_t before)
 
 	/* A client's current certificate only: one that a renewal already
 	 * replaced is not a warning. */
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT c.serial, c.client_id, c.not_after, l.hostname FROM certs "
 	    "c JOIN clients l ON l.id = c.client_id AND l.cert_serial = "
 	    "c.serial WHERE c.kind = 'client' AND c.revoked_at IS NULL AND "
@@ -805,7 +803,7 @@ db_client_block(struct db *db, const char *id, const char *reason,
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(reason), DB_TEXT(by),
 	    DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE clients SET status = 'blocked', status_reason = $2, "
 	    "decided_by = $3, decided_at = $4, blocked_at = $4 WHERE id = $1 "
 	    "AND status <> 'blocked'",
@@ -823,7 +821,7 @@ db_client_unblock(struct db *db, const char *id, const char *by, int64_t now,
     char *err)
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(by), DB_INT(now)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "UPDATE clients SET status = 'unblocked', status_reason = "
 	    "'unblocked; the device must enroll again', decided_by = $2, "
 	    "decided_at = $3 WHERE id = $1 AND status = 'blocked'",
@@ -874,7 +872,7 @@ db_client_replaces(struct db *db, const char *id, char *out, size_t size)
 		return -1;
 	found = r->nrows == 1 && db_cell(r, 0, 0) != NULL;
 	if (found)
-		cell_copy(r, 0, 0, out, size);
+		db_cell_copy(r, 0, 0, out, size);
 	db_result_free(r);
 	return found ? 0 : -1;
 }
@@ -937,7 +935,7 @@ db_notify_take(struct db *db, const char *client_id, int64_t after,
 		    "UPDATE notifications SET delivered_at = $3 WHERE client_id "
 		    "= $1 AND id <= $2 AND delivered_at IS NULL",
 		    p, NP(p), NULL, NULL);
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, kind, created_at FROM notifications WHERE client_id = "
 	    "$1 AND id > $2 AND delivered_at IS NULL ORDER BY id",
 	    p, 2, "isi");
@@ -958,7 +956,7 @@ db_inventory_seq(struct db *db, const char *client_id, int64_t *seq)
 		return -1;
 	found = r->nrows == 1;
 	if (found)
-		*seq = cell_int(r, 0, 0);
+		*seq = db_cell_int(r, 0, 0);
 	db_result_free(r);
 	return found ? 0 : -1;
 }
@@ -1082,7 +1080,7 @@ db_inventory_history(struct db *db, const char *client_id, int limit)
 {
 	struct db_param p[] = {DB_TEXT(client_id), DB_INT(limit)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, at, seq, class, key, op FROM (SELECT * FROM "
 	    "inventory_history WHERE client_id = $1 ORDER BY id DESC LIMIT $2) "
 	    "AS recent ORDER BY id",
@@ -1120,7 +1118,7 @@ db_status_insert(struct db *db, const char *client_id, int64_t uid,
 	struct db_param p[] = {DB_TEXT(client_id), DB_INT(uid),
 	    DB_TEXT(component), DB_INT(message_id), DB_TEXT(severity),
 	    DB_INT(at), DB_INT(received_at), DB_TEXT(strings)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "INSERT INTO status_messages (client_id, uid, component, "
 	    "message_id, severity, at, received_at, strings) VALUES ($1, $2, "
 	    "$3, $4, $5, $6, $7, $8) ON CONFLICT (client_id, uid) DO NOTHING",
@@ -1136,7 +1134,7 @@ db_status_list(struct db *db, const char *client_id, int64_t since,
 	struct db_param p[] = {DB_TEXT(client_id ? client_id : ""),
 	    DB_INT(since), DB_TEXT(severity ? severity : ""), DB_INT(limit)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, client_id, component, message_id, severity, at, "
 	    "received_at, strings FROM (SELECT * FROM status_messages WHERE "
 	    "($1 = '' OR client_id = $1) AND received_at >= $2 AND ($3 = '' "
@@ -1148,7 +1146,7 @@ db_status_list(struct db *db, const char *client_id, int64_t since,
 json_t *
 db_status_rules(struct db *db)
 {
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, message_id, component, action, created_by, created_at "
 	    "FROM status_rules ORDER BY id",
 	    NULL, 0, "iisssi");
@@ -1168,7 +1166,7 @@ db_status_rule_add(struct db *db, int64_t message_id, const char *component,
 		"id",
 		p, NP(p), &r, err) < 0)
 		return -1;
-	*id = cell_int(r, 0, 0);
+	*id = db_cell_int(r, 0, 0);
 	db_result_free(r);
 	return 0;
 }
@@ -1177,7 +1175,7 @@ int
 db_status_rule_delete(struct db *db, int64_t id, char *err)
 {
 	struct db_param p[] = {DB_INT(id)};
-	int64_t n = exec_changes(db, "DELETE FROM status_rules WHERE id = $1",
+	int64_t n = db_exec_changes(db, "DELETE FROM status_rules WHERE id = $1",
 	    p, NP(p), err);
 
 	return n < 0 ? -1 : n == 1;
@@ -1201,7 +1199,7 @@ db_health_put(struct db *db, const char *client_id, int64_t uid, int64_t at,
 {
 	struct db_param p[] = {DB_TEXT(client_id), DB_INT(uid), DB_INT(at),
 	    DB_TEXT(state), DB_TEXT(checks)};
-	int64_t n = exec_changes(db,
+	int64_t n = db_exec_changes(db,
 	    "INSERT INTO health_history (client_id, uid, at, state, checks) "
 	    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, uid) DO "
 	    "NOTHING",
@@ -1224,7 +1222,7 @@ json_t *
 db_health_get(struct db *db, const char *client_id)
 {
 	struct db_param p[] = {DB_TEXT(client_id)};
-	json_t *a = query_json(db,
+	json_t *a = db_query_json(db,
 	    "SELECT at, state, checks FROM health WHERE client_id = $1", p,
 	    NP(p), "isj");
 	json_t *o = json_incref(json_array_get(a, 0));
@@ -1267,7 +1265,7 @@ db_tasks_ensure(struct db *db, char *err)
 json_t *
 db_tasks_list(struct db *db)
 {
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT name, retention, enabled, last_run, last_deleted, "
 	    "next_run FROM tasks ORDER BY name",
 	    NULL, 0, "sibiii");
@@ -1287,10 +1285,10 @@ db_task_get(struct db *db, const char *name, struct db_task *t)
 		return -1;
 	found = r->nrows == 1;
 	if (found) {
-		cell_copy(r, 0, 0, t->name, sizeof(t->name));
-		t->retention = cell_int(r, 0, 1);
-		t->enabled = (int)cell_int(r, 0, 2);
-		t->next_run = cell_int(r, 0, 3);
+		db_cell_copy(r, 0, 0, t->name, sizeof(t->name));
+		t->retention = db_cell_int(r, 0, 1);
+		t->enabled = (int)db_cell_int(r, 0, 2);
+		t->next_run = db_cell_int(r, 0, 3);
 	}
 	db_result_free(r);
 	return found ? 0 : -1;
@@ -1351,17 +1349,17 @@ db_retention_batch(struct db *db, const char *name, int64_t cutoff, int limit,
 	else
 		return err_set(err, "unknown task %s", name);
 	if (strcmp(name, "discovery") == 0) {
-		int64_t n = exec_changes(db, sql, p, NP(p), err);
+		int64_t n = db_exec_changes(db, sql, p, NP(p), err);
 
 		if (n != 0)
 			return n;
-		return exec_changes(db,
+		return db_exec_changes(db,
 		    "UPDATE clients SET discovery = NULL WHERE id IN (SELECT id "
 		    "FROM clients WHERE discovery IS NOT NULL AND "
 		    "COALESCE(last_seen, created_at) < $1 LIMIT $2)",
 		    p, NP(p), err);
 	}
-	return exec_changes(db, sql, p, NP(p), err);
+	return db_exec_changes(db, sql, p, NP(p), err);
 }
 
 /* --- collections --- */
@@ -1402,7 +1400,7 @@ db_collection_delete(struct db *db, const char *name, char *err)
 	    db_exec(db, "DELETE FROM collection_members WHERE collection = $1",
 		p, NP(p), NULL, err) < 0)
 		return -1;
-	n = exec_changes(db,
+	n = db_exec_changes(db,
 	    "DELETE FROM collections WHERE name = $1 AND builtin = 0", p, NP(p),
 	    err);
 	return n < 0 ? -1 : n == 1;
@@ -1411,13 +1409,13 @@ db_collection_delete(struct db *db, const char *name, char *err)
 json_t *
 db_collections(struct db *db)
 {
-	json_t *list = query_json(db,
+	json_t *list = db_query_json(db,
 	    "SELECT name, limit_name, site_only, builtin, created_by, "
 	    "created_at, evaluated_at, (SELECT COUNT(*) FROM collection_members "
 	    "m WHERE m.collection = c.name) AS members FROM collections c ORDER "
 	    "BY name",
 	    NULL, 0, "ssbbsiii");
-	json_t *rules = query_json(db,
+	json_t *rules = db_query_json(db,
 	    "SELECT collection, kind, value FROM collection_rules ORDER BY id",
 	    NULL, 0, "sss");
 	json_t *c, *r;
@@ -1452,7 +1450,7 @@ db_collection_users(struct db *db, const char *name)
 {
 	struct db_param p[] = {DB_TEXT(name)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT name FROM collections WHERE limit_name = $1 UNION SELECT "
 	    "collection FROM collection_rules WHERE kind IN ('include', "
 	    "'exclude') AND value = $1",
@@ -1464,7 +1462,7 @@ db_collection_members(struct db *db, const char *name)
 {
 	struct db_param p[] = {DB_TEXT(name)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT c.id, c.hostname, c.status FROM collection_members m JOIN "
 	    "clients c ON c.id = m.client_id WHERE m.collection = $1 ORDER BY "
 	    "c.hostname, c.id",
@@ -1504,7 +1502,7 @@ db_client_ids(struct db *db, const char *status)
 {
 	struct db_param p[] = {DB_TEXT(status)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id FROM clients WHERE status = $1 ORDER BY id", p, NP(p),
 	    "s");
 }
@@ -1565,11 +1563,11 @@ db_policy_get(struct db *db, const char *client_id, struct db_policy *pol)
 		return -1;
 	found = r->nrows == 1;
 	if (found) {
-		pol->serial = cell_int(r, 0, 0);
-		cell_copy(r, 0, 1, pol->etag, sizeof(pol->etag));
+		pol->serial = db_cell_int(r, 0, 0);
+		db_cell_copy(r, 0, 1, pol->etag, sizeof(pol->etag));
 		pol->body = strdup(db_cell(r, 0, 2) ? db_cell(r, 0, 2) : "");
-		pol->expires_at = cell_int(r, 0, 3);
-		pol->dirty = (int)cell_int(r, 0, 4);
+		pol->expires_at = db_cell_int(r, 0, 3);
+		pol->dirty = (int)db_cell_int(r, 0, 4);
 	}
 	db_result_free(r);
 	return found && pol->body ? 0 : -1;
@@ -1612,7 +1610,7 @@ db_policy_next_serial(struct db *db, int64_t *serial, char *err)
 		"+ 1 AS TEXT) WHERE key = 'policy_serial' RETURNING value",
 		NULL, 0, &r, err) < 0)
 		return -1;
-	*serial = r->nrows == 1 ? cell_int(r, 0, 0) : 0;
+	*serial = r->nrows == 1 ? db_cell_int(r, 0, 0) : 0;
 	db_result_free(r);
 	return *serial > 0 ? 0 : err_set(err, "no policy serial counter");
 }
@@ -1622,7 +1620,7 @@ db_client_collections(struct db *db, const char *client_id)
 {
 	struct db_param p[] = {DB_TEXT(client_id)};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT collection AS name FROM collection_members WHERE client_id "
 	    "= $1 ORDER BY collection",
 	    p, NP(p), "s");
@@ -1649,7 +1647,7 @@ db_settings_custom(struct db *db, const char *client_id)
 {
 	struct db_param p[] = {DB_TEXT(client_id ? client_id : "")};
 
-	return query_json(db,
+	return db_query_json(db,
 	    "SELECT id, collection, priority, key, value FROM custom_settings "
 	    "WHERE $1 = '' OR collection IN (SELECT collection FROM "
 	    "collection_members WHERE client_id = $1) ORDER BY priority, id",
