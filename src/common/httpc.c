@@ -148,6 +148,19 @@ httpc_request(const char *method, const char *url,
     const struct httpc_tls *tls, const char *body, const char *extra_header,
     struct httpc_resp *resp, char *err)
 {
+	return httpc_request_raw(method, url, tls, body,
+	    body ? strlen(body) : 0, "application/json", extra_header, resp,
+	    err);
+}
+
+int
+httpc_request_raw(const char *method, const char *url,
+    const struct httpc_tls *tls, const void *body, size_t body_len,
+    const char *content_type, const char *extra_header,
+    struct httpc_resp *resp, char *err)
+{
+	char ctype[128];
+
 	struct pin_state pin = {tls->pin_fpr, NULL, 0};
 	struct body_buf buf = {NULL, 0, 0};
 	struct curl_slist *hdrs = NULL;
@@ -202,8 +215,9 @@ httpc_request(const char *method, const char *url,
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)strlen(body));
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		    (curl_off_t)body_len);
+		str_fmt(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+		hdrs = curl_slist_append(hdrs, ctype);
 	}
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	hdrs = curl_slist_append(hdrs, "Expect:");

@@ -33,6 +33,11 @@ void httpc_global_init(void);
 int httpc_request(const char *method, const char *url,
     const struct httpc_tls *tls, const char *body, const char *extra_header,
     struct httpc_resp *resp, char *err);
+/* The same with a body of any bytes and its content type. */
+int httpc_request_raw(const char *method, const char *url,
+    const struct httpc_tls *tls, const void *body, size_t body_len,
+    const char *content_type, const char *extra_header,
+    struct httpc_resp *resp, char *err);
 void httpc_resp_free(struct httpc_resp *resp);
 
 #endif

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "../common/util.h"
@@ -592,16 +593,37 @@ pki_ed25519_verify(const unsigned char pub[PKI_ED25519_PUB], const void *data,
 	return ok ? 0 : -1;
 }
 
-int
-pki_client_id_valid(const char *id)
+/* The length of s when it is all lowercase hex digits, else 0. */
+static size_t
+lower_hex_len(const char *s)
 {
 	size_t i;
 
-	for (i = 0; id[i]; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-			(id[i] >= 'a' && id[i] <= 'f')))
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
-	return i == 32;
+	return i;
+}
+
+int
+pki_client_id_valid(const char *id)
+{
+	return lower_hex_len(id) == 32;
+}
+
+void
+pki_sha256_hex(const void *data, size_t len, char out[PKI_FPR_HEX])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256(data, len, md);
+	hex_encode(md, sizeof(md), out);
+}
+
+int
+pki_sha256_hex_valid(const char *s)
+{
+	return lower_hex_len(s) == 64;
 }
 
 int

@@ -87,5 +87,9 @@ int crl_reason_code(const char *name);
 
 /* Validates a client id: 32 lowercase hex chars. */
 int pki_client_id_valid(const char *id);
+/* SHA-256 of len bytes as lowercase hex (content addresses). */
+void pki_sha256_hex(const void *data, size_t len, char out[PKI_FPR_HEX]);
+/* 1 when s is 64 lowercase hex digits. */
+int pki_sha256_hex_valid(const char *s);
 
 #endif

@@ -14,16 +14,11 @@
 #include "common/httpc.h"
 #include "common/util.h"
 #include "crypto/pki.h"
+#include "ctl.h"
 #include "output.h"
 
 #define MAX_ARGS 64
 
-struct ctl {
-	char url[300];
-	char *cred;  /* whole credential file: key, cert, CA */
-	char *ca;    /* the CA certificate, re-encoded */
-	int json;
-};
 
 static void
 usage(FILE *f)
@@ -68,7 +63,7 @@ usage(FILE *f)
 	    "  audit list [--limit N]\n");
 }
 
-static int __attribute__((format(printf, 1, 2)))
+int
 fail(const char *fmt, ...)
 {
 	va_list ap;
@@ -137,24 +132,19 @@ connect_dir(struct ctl *c, const char *dir, char *err)
 	return load_cred(c, path, err);
 }
 
-/* One admin API call; returns the parsed body of a 2xx answer, or NULL after
- * printing the server's error. */
-static json_t *
-call(struct ctl *c, const char *method, const char *path, json_t *body)
+json_t *
+call_raw(struct ctl *c, const char *method, const char *path,
+    const void *data, size_t len, const char *ctype)
 {
-	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 30, NULL, NULL};
+	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 60, NULL, NULL};
 	struct httpc_resp resp;
-	char url[1024], err[ERRMSG_MAX], *text = NULL;
+	char url[1024], err[ERRMSG_MAX];
 	json_t *o;
 	int r;
 
-	if (body != NULL) {
-		text = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-	}
 	str_fmt(url, sizeof(url), "%s%s", c->url, path);
-	r = httpc_request(method, url, &tls, text, NULL, &resp, err);
-	free(text);
+	r = httpc_request_raw(method, url, &tls, data, len, ctype, NULL, &resp,
+	    err);
 	if (r < 0) {
 		fail("%s (is stewardd running?)", err);
 		return NULL;
@@ -173,7 +163,23 @@ call(struct ctl *c, const char *method, const char *path, json_t *body)
 	return o;
 }
 
-static int
+json_t *
+call(struct ctl *c, const char *method, const char *path, json_t *body)
+{
+	char *text = NULL;
+	json_t *o;
+
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+	}
+	o = call_raw(c, method, path, text, text ? strlen(text) : 0,
+	    "application/json");
+	free(text);
+	return o;
+}
+
+int
 show(struct ctl *c, json_t *o, const char *list_key,
     const struct column *cols)
 {
@@ -904,7 +910,9 @@ cmd_report(struct ctl *c, int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "health") == 0)
 		return show(c, call(c, "GET", "/v1/admin/report/health", NULL),
 		    NULL, NULL);
-	return fail("usage: report health");
+	if (argc >= 1 && strcmp(argv[0], "windows") == 0)
+		return cmd_report_windows(c, argc - 1, argv + 1);
+	return fail("usage: report health | report windows [--at TIME]");
 }
 
 static int
@@ -1054,6 +1062,14 @@ main(int argc, char **argv)
 		rc = cmd_certs(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "site") == 0)
 		rc = cmd_site(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "content") == 0)
+		rc = cmd_content(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "deploy") == 0)
+		rc = cmd_deploy(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "deployments") == 0)
+		rc = cmd_deployments(&c, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "windows") == 0)
+		rc = cmd_windows(&c, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "audit") == 0)
 		rc = cmd_audit(&c, argc - i - 1, argv + i + 1);
 	else {

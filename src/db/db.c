@@ -1453,7 +1453,10 @@ db_collection_users(struct db *db, const char *name)
 	return db_query_json(db,
 	    "SELECT name FROM collections WHERE limit_name = $1 UNION SELECT "
 	    "collection FROM collection_rules WHERE kind IN ('include', "
-	    "'exclude') AND value = $1",
+	    "'exclude') AND value = $1 UNION SELECT 'deployment ' || id FROM "
+	    "deployments WHERE collection = $1 UNION SELECT 'window ' || id "
+	    "FROM windows WHERE collection = $1 UNION SELECT 'custom setting "
+	    "' || key FROM custom_settings WHERE collection = $1",
 	    p, NP(p), "s");
 }
 
@@ -1598,6 +1601,17 @@ db_policy_dirty(struct db *db, const char *client_id, char *err)
 	return db_exec(db,
 	    "UPDATE policies SET dirty = 1 WHERE $1 = '' OR client_id = $1", p,
 	    NP(p), NULL, err);
+}
+
+int
+db_policy_dirty_collection(struct db *db, const char *collection, char *err)
+{
+	struct db_param p[] = {DB_TEXT(collection)};
+
+	return db_exec(db,
+	    "UPDATE policies SET dirty = 1 WHERE client_id IN (SELECT "
+	    "client_id FROM collection_members WHERE collection = $1)",
+	    p, NP(p), NULL, err);
 }
 
 int

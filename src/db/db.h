@@ -322,6 +322,9 @@ int db_policy_put(struct db *db, const char *client_id, int64_t serial,
     char *err);
 /* Marks one client's policy (or every one, client_id NULL) for rebuild. */
 int db_policy_dirty(struct db *db, const char *client_id, char *err);
+/* Marks the policies of a collection's members for rebuilding. */
+int db_policy_dirty_collection(struct db *db, const char *collection,
+    char *err);
 /* The next policy serial: grows across the whole site, never reused. */
 int db_policy_next_serial(struct db *db, int64_t *serial, char *err);
 /* Names of the collections a client is a member of. */
@@ -336,5 +339,50 @@ int db_client_touch(struct db *db, const char *client_id, const char *channel,
 int db_audit(struct db *db, const char *actor, const char *action,
     const char *target, const char *detail, int64_t now, char *err);
 json_t *db_audit_list(struct db *db, int limit);
+
+
+/* Content, deployments and what devices report about them, maintenance
+ * windows (db_deploy.c). */
+/* 1 stored, 0 already there. */
+int db_content_add(struct db *db, const char *sha256, int64_t size,
+    const char *name, const char *by, int64_t now, char *err);
+/* The size, or -1 when unknown. */
+int64_t db_content_size(struct db *db, const char *sha256);
+json_t *db_content_list(struct db *db);
+/* 1 when a deployment to one of the client's collections references it. */
+int db_content_allowed(struct db *db, const char *sha256,
+    const char *client_id);
+struct db_deployment {
+	const char *name, *type, *collection, *content, *command;
+	const char *path, *mode, *owner, *run_as;
+	int required, override_windows;
+	int64_t deadline, max_runtime; /* deadline 0: none */
+};
+int db_deployment_add(struct db *db, const struct db_deployment *d,
+    const char *by, int64_t now, int64_t *id, char *err);
+/* 1 deleted, 0 no such deployment. */
+int db_deployment_delete(struct db *db, int64_t id, char *err);
+/* All deployments (id 0) or one, each with per-state counts among the
+ * current members of its collection. */
+json_t *db_deployments(struct db *db, int64_t id);
+/* Each member of the collection with its last reported state. */
+json_t *db_deployment_devices(struct db *db, int64_t id,
+    const char *collection);
+/* The deployments a client's policy carries. */
+json_t *db_client_deployments(struct db *db, const char *client_id);
+/* exit_code < 0: none. */
+int db_deployment_state(struct db *db, int64_t id, const char *client_id,
+    const char *state, int64_t exit_code, const char *output,
+    const char *detail, int64_t at, char *err);
+int db_window_add(struct db *db, const char *collection, const char *start,
+    int64_t duration, const char *recur, const char *by, int64_t now,
+    int64_t *id, char *err);
+/* 1 deleted, 0 no such window. */
+int db_window_delete(struct db *db, int64_t id, char *err);
+/* All windows, or those of a client's collections. */
+json_t *db_windows(struct db *db, const char *client_id);
+/* [{client_id, window_id}] for every member of the collection and every
+ * window of any of its collections (window_id null when none). */
+json_t *db_member_windows(struct db *db, const char *collection);
 
 #endif

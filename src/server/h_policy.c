@@ -36,6 +36,21 @@ effective_settings(struct db *db, const char *client_id)
 	return eff;
 }
 
+/* The windows of the client's collections, as the agent reads them. */
+static json_t *
+policy_windows(struct db *db, const char *client_id)
+{
+	json_t *rows = db_windows(db, client_id), *w;
+	size_t i;
+
+	json_array_foreach(rows, i, w)
+	{
+		json_object_del(w, "created_by");
+		json_object_del(w, "created_at");
+	}
+	return rows;
+}
+
 static int
 policy_build(struct server *srv, struct db *db, const char *client_id,
     struct db_policy *out, char *err)
@@ -47,7 +62,7 @@ policy_build(struct server *srv, struct db *db, const char *client_id,
 	size_t dlen;
 	int r = -1;
 
-	json_t *rows, *names = json_array(), *row;
+	json_t *rows, *names = json_array(), *row, *deps, *wins;
 	size_t i;
 
 	if (db_policy_next_serial(db, &serial, err) < 0) {
@@ -58,12 +73,20 @@ policy_build(struct server *srv, struct db *db, const char *client_id,
 	json_array_foreach(rows, i, row)
 		json_array_append(names, json_object_get(row, "name"));
 	json_decref(rows);
-	o = json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:o,s:[],s:[]}", "type",
+	deps = db_client_deployments(db, client_id);
+	wins = policy_windows(db, client_id);
+	if (deps == NULL || wins == NULL) {
+		json_decref(names);
+		json_decref(deps);
+		json_decref(wins);
+		return err_set(err, "cannot read the client's deployments");
+	}
+	o = json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "type",
 	    POLICY_TYPE, "version", 1, "client_id", client_id, "serial",
 	    (json_int_t)serial, "issued_at", (json_int_t)now, "expires_at",
-	    (json_int_t)(now + POLICY_VALIDITY), "settings", effective_settings(db, client_id),
-	    "collections", names, "deployments",
-	    "windows");
+	    (json_int_t)(now + POLICY_VALIDITY), "settings",
+	    effective_settings(db, client_id), "collections", names,
+	    "deployments", deps, "windows", wins);
 	if (o == NULL)
 		return err_set(err, "cannot build the policy");
 	/* Canonical bytes: what is signed is exactly what is served. */
@@ -264,12 +287,10 @@ h_admin_settings_show(struct request *r)
 void
 h_admin_settings_custom_add(struct request *r)
 {
-	json_t *o = body_json(r), *set, *v, *all = NULL;
+	json_t *o = body_json(r), *set, *v;
 	const char *coll, *key;
 	json_int_t prio;
 	char err[ERRMSG_MAX], detail[300];
-	size_t i;
-	int found = 0;
 
 	if (o == NULL)
 		return;
@@ -283,14 +304,7 @@ h_admin_settings_custom_add(struct request *r)
 				    "highest) and 'set' {key: value}");
 		goto out;
 	}
-	all = db_collections(r->db);
-	json_array_foreach(all, i, v)
-	{
-		if (strcmp(json_string_value(json_object_get(v, "name")),
-			coll) == 0)
-			found = 1;
-	}
-	if (!found) {
+	if (!collection_exists(r->db, coll)) {
 		reply_error(r, 400, "no collection '%.64s'", coll);
 		goto out;
 	}
@@ -337,6 +351,5 @@ h_admin_settings_custom_add(struct request *r)
 	}
 	h_admin_settings_show(r);
 out:
-	json_decref(all);
 	json_decref(o);
 }

@@ -92,6 +92,9 @@ h_status(struct request *r)
 		    m->message_id, m->severity, m->at, now, m->strings, err);
 		if (n < 0 || (n == 1 && apply_rules(r, rules, m, err) < 0))
 			break;
+		if (n == 1 && strcmp(m->component, "deployment") == 0 &&
+		    deployment_report(r->db, r->peer->id, m, err) < 0)
+			break;
 		stored += n;
 	}
 	/* Acknowledged only once committed. */

@@ -21,6 +21,7 @@
 #include "server.h"
 
 #define ADMIN_BODY_MAX (16 * 1024)
+#define CONTENT_MAX (2 * 1024 * 1024) /* the global body cap */
 
 const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/enroll", ROLE_ENROLLING, ENROLL_BODY_MAX,
@@ -93,6 +94,27 @@ const struct route routes[] = {
 	    h_admin_settings_show, 0},
 	{EVHTTP_REQ_POST, "/v1/admin/settings/custom", ROLE_ADMIN,
 	    ADMIN_BODY_MAX, h_admin_settings_custom_add, 0},
+	{EVHTTP_REQ_GET, "/v1/content/{}", ROLE_CLIENT, 0, h_content, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/content", ROLE_ADMIN, CONTENT_MAX,
+	    h_admin_content_add, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/content", ROLE_ADMIN, 0,
+	    h_admin_content_list, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/deployments", ROLE_ADMIN, ADMIN_BODY_MAX,
+	    h_admin_deployment_add, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/deployments", ROLE_ADMIN, 0,
+	    h_admin_deployments_list, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/deployments/{}", ROLE_ADMIN, 0,
+	    h_admin_deployment_show, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/deployments/{}/delete", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_deployment_delete, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/windows", ROLE_ADMIN, ADMIN_BODY_MAX,
+	    h_admin_window_add, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/windows", ROLE_ADMIN, 0,
+	    h_admin_windows_list, 0},
+	{EVHTTP_REQ_POST, "/v1/admin/windows/{}/delete", ROLE_ADMIN,
+	    ADMIN_BODY_MAX, h_admin_window_delete, 0},
+	{EVHTTP_REQ_GET, "/v1/admin/report/windows", ROLE_ADMIN, 0,
+	    h_admin_report_windows, 0},
 	{EVHTTP_REQ_GET, "/v1/admin/tasks", ROLE_ADMIN, 0, h_admin_tasks_list,
 	    0},
 	{EVHTTP_REQ_POST, "/v1/admin/tasks/{}/run", ROLE_ADMIN, ADMIN_BODY_MAX,

@@ -179,6 +179,25 @@ void h_admin_collection_notify(struct request *r);
 void h_admin_settings_show(struct request *r);
 void h_admin_settings_custom_add(struct request *r);
 
+/* h_deploy.c: content, deployments, windows. */
+struct status_msg;
+void h_content(struct request *r);
+void h_admin_content_add(struct request *r);
+void h_admin_content_list(struct request *r);
+void h_admin_deployment_add(struct request *r);
+void h_admin_deployments_list(struct request *r);
+void h_admin_deployment_show(struct request *r);
+void h_admin_deployment_delete(struct request *r);
+void h_admin_window_add(struct request *r);
+void h_admin_windows_list(struct request *r);
+void h_admin_window_delete(struct request *r);
+void h_admin_report_windows(struct request *r);
+/* 1 when a collection of that name exists. */
+int collection_exists(struct db *db, const char *name);
+/* Records the state a "deployment" status message reports. */
+int deployment_report(struct db *db, const char *client_id,
+    const struct status_msg *m, char *err);
+
 /* collections.c */
 int collections_evaluate_device(struct db *db, const char *client_id,
     char *err);
