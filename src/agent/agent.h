@@ -86,6 +86,10 @@ int agent_status(const char *state_dir, int json);
 int agent_send_status(const char *state_dir, const char *component,
     int64_t message_id, const char *severity, int count, char **strings,
     int nstrings);
+/* "install ID": runs one deployment of the policy now (available ones
+ * included, windows not applied); "deployments": lists them. */
+int agent_install(const char *state_dir, int64_t deployment);
+int agent_list_deployments(const char *state_dir, int json);
 /* Removes the device's identity so an image captured afterwards has none. */
 int agent_reset_identity(const char *state_dir);
 
@@ -135,6 +139,16 @@ int agent_policy(struct agent_state *s, const struct identity *id,
     const char *crl, struct spool *sp, char *err);
 int agent_policy_fresh(struct agent_state *s, int64_t now, char *detail,
     size_t size);
+/* deploy.c: runs the required deployments of the held (verified) policy
+ * that are due and allowed now, or (only > 0) that one deployment now,
+ * reporting each state; applies unlock.on_restart through the device's
+ * hook. Returns how many ran, or -1 with err. */
+int agent_deploy(struct agent_state *s, const struct identity *id,
+    const char *crl, struct spool *sp, int64_t only, char *err);
+/* The held policy's deployments with their local state. */
+json_t *agent_deployments(struct agent_state *s, char *err);
+/* The scheduler's clock: now, or STEWARD_AGENT_NOW for tests. */
+int64_t agent_clock(void);
 /* An integer client setting from the held policy, or def. */
 int64_t agent_setting(struct agent_state *s, const char *key, int64_t def);
 

@@ -20,6 +20,8 @@ usage(FILE *f)
 	    "       steward-agent run --state DIR [--once] [--hardware-id "
 	    "ID]\n"
 	    "       steward-agent status --state DIR [--json]\n"
+	    "       steward-agent deployments --state DIR [--json]\n"
+	    "       steward-agent install --state DIR DEPLOYMENT-ID\n"
 	    "       steward-agent reset-identity --state DIR\n"
 	    "       steward-agent verify-log FILE\n"
 	    "       steward-agent send-status --state DIR --component C "
@@ -47,7 +49,7 @@ main(int argc, char **argv)
 	struct enroll_opts eo;
 	struct run_opts ro;
 	const char *cmd, *state = NULL, *component = NULL, *severity = "info";
-	int64_t message_id = -1, count = 1;
+	int64_t message_id = -1, count = 1, deployment = 0;
 	char *texts[16];
 	int i, json = 0, ntexts = 0;
 
@@ -120,9 +122,19 @@ main(int argc, char **argv)
 				return AGENT_EXIT_USAGE;
 			}
 			ro.interval_secs = (int)v;
-		} else if (strcmp(cmd, "status") == 0 &&
+		} else if ((strcmp(cmd, "status") == 0 ||
+			       strcmp(cmd, "deployments") == 0) &&
 		    strcmp(a, "--json") == 0)
 			json = 1;
+		else if (strcmp(cmd, "install") == 0 && a[0] != '-' &&
+		    deployment == 0) {
+			if (parse_int64(a, 1, INT64_MAX / 2, &deployment) < 0) {
+				fprintf(stderr, "steward-agent: '%s' is not a "
+						"deployment id\n",
+				    a);
+				return AGENT_EXIT_USAGE;
+			}
+		}
 		else if (strcmp(cmd, "send-status") == 0 &&
 		    strcmp(a, "--component") == 0)
 			component = value(argc, argv, &i);
@@ -166,7 +178,8 @@ main(int argc, char **argv)
 		return AGENT_EXIT_USAGE;
 	}
 	httpc_global_init();
-	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "send-status") == 0) {
+	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "send-status") == 0 ||
+	    strcmp(cmd, "install") == 0) {
 		char path[PATH_MAX], err[ERRMSG_MAX];
 
 		/* The agent's protected log: STATE/log/agent.log, 0640, in a
@@ -189,6 +202,16 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "status") == 0)
 		return agent_status(state, json);
+	if (strcmp(cmd, "deployments") == 0)
+		return agent_list_deployments(state, json);
+	if (strcmp(cmd, "install") == 0) {
+		if (deployment == 0) {
+			fprintf(stderr, "steward-agent: install needs a "
+					"deployment id\n");
+			return AGENT_EXIT_USAGE;
+		}
+		return agent_install(state, deployment);
+	}
 	if (strcmp(cmd, "reset-identity") == 0)
 		return agent_reset_identity(state);
 	if (strcmp(cmd, "send-status") == 0) {

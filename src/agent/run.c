@@ -244,6 +244,9 @@ periodic(struct agent_state *s, struct identity *id, const char *crl,
 	}
 	if (site_ok && agent_policy(s, id, crl, sp, err) < 0)
 		log_warn("%s", err);
+	/* Deployments fetch their content: only while the site answers. */
+	if (site_ok && agent_deploy(s, id, crl, sp, 0, err) < 0)
+		log_warn("deployments: %s", err);
 	if (agent_health(s, id, sp, site_ok, skew, have_skew, 0, err) < 0)
 		log_warn("%s", err);
 	if (site_ok && spool_flush(sp, s, id, crl, &sent, err) < 0)
@@ -328,6 +331,96 @@ agent_send_status(const char *state_dir, const char *component,
 		    err);
 	spool_close(sp);
 	identity_free(&id);
+	return 0;
+}
+
+int
+agent_install(const char *state_dir, int64_t deployment)
+{
+	struct agent_state s;
+	struct identity id;
+	struct spool *sp;
+	char err[ERRMSG_MAX], crl[PATH_MAX];
+	const char *crlp;
+	int r, sent;
+
+	if (state_load(state_dir, &s, err) < 0 ||
+	    identity_load(&s, &id, err) < 0) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
+	sp = spool_open(&s, err);
+	if (sp == NULL) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		identity_free(&id);
+		return 1;
+	}
+	crlp = agent_crl(&s, &id, crl, sizeof(crl));
+	/* The newest policy first: the deployment must be in it. */
+	if (agent_policy(&s, &id, crlp, sp, err) < 0)
+		log_warn("%s", err);
+	r = agent_deploy(&s, &id, crlp, sp, deployment, err);
+	if (r < 0)
+		fprintf(stderr, "steward-agent: %s\n", err);
+	spool_flush(sp, &s, &id, crlp, &sent, err);
+	spool_close(sp);
+	identity_free(&id);
+	if (r < 0)
+		return 1;
+	{
+		json_t *list = agent_deployments(&s, err), *d;
+		size_t i;
+		int rc = 1;
+
+		json_array_foreach(list, i, d)
+		{
+			if (json_integer_value(json_object_get(d, "id")) !=
+			    deployment)
+				continue;
+			printf("deployment %lld: %s\n", (long long)deployment,
+			    json_string_value(json_object_get(d, "state")));
+			rc = strcmp(json_string_value(json_object_get(d,
+					"state")),
+				 "succeeded") == 0
+			    ? 0
+			    : 1;
+		}
+		json_decref(list);
+		return rc;
+	}
+}
+
+int
+agent_list_deployments(const char *state_dir, int as_json)
+{
+	struct agent_state s;
+	char err[ERRMSG_MAX];
+	json_t *list, *d;
+	size_t i;
+
+	if (state_load(state_dir, &s, err) < 0 ||
+	    (list = agent_deployments(&s, err)) == NULL) {
+		fprintf(stderr, "steward-agent: %s\n", err);
+		return 1;
+	}
+	if (as_json) {
+		char *text = json_dumps(list, JSON_INDENT(2));
+
+		printf("%s\n", text ? text : "[]");
+		free(text);
+	} else {
+		json_array_foreach(list, i, d)
+			printf("%-6lld %-10s %-9s %-9s %s\n",
+			    (long long)json_integer_value(json_object_get(d,
+				"id")),
+			    json_string_value(json_object_get(d, "state")),
+			    json_string_value(json_object_get(d, "type")),
+			    json_is_true(json_object_get(d, "required"))
+				? "required"
+				: "available",
+			    json_string_value(json_object_get(d, "name")));
+	}
+	json_decref(list);
 	return 0;
 }
 
@@ -432,6 +525,9 @@ agent_run(const struct run_opts *o)
 
 			if (agent_policy(&s, &id, crlp, sp, err) < 0)
 				log_warn("%s", err);
+			else if (sp != NULL &&
+			    agent_deploy(&s, &id, crlp, sp, 0, err) < 0)
+				log_warn("deployments: %s", err);
 			if (sp != NULL) {
 				int sent;
 

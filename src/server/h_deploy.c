@@ -665,7 +665,8 @@ report_deployment(struct db *db, json_t *d, const struct window *all,
 				str_fmt(part, sizeof(part), "%lld,",
 				    (long long)all[j].id);
 				if (strlen(key) + strlen(part) < sizeof(key))
-					strcat(key, part);
+					str_copy(key + strlen(key),
+					    sizeof(key) - strlen(key), part);
 				else
 					truncated = 1;
 				break;
