@@ -494,15 +494,30 @@ state_set(json_t *st, json_t *d, const char *state, int code,
 					 (json_int_t)at));
 }
 
-static const char *
-state_of(json_t *st, json_t *d)
+/* What the device last recorded about deployment d. */
+static json_t *
+entry_of(json_t *st, json_t *d)
 {
 	char key[24];
 
 	str_fmt(key, sizeof(key), "%lld",
 	    (long long)json_integer_value(json_object_get(d, "id")));
-	return json_string_value(json_object_get(json_object_get(st, key),
-	    "state"));
+	return json_object_get(st, key);
+}
+
+static const char *
+state_of(json_t *st, json_t *d)
+{
+	return json_string_value(json_object_get(entry_of(st, d), "state"));
+}
+
+static const char *
+detail_of(json_t *st, json_t *d)
+{
+	const char *v = json_string_value(json_object_get(entry_of(st, d),
+	    "detail"));
+
+	return v ? v : "";
 }
 
 static int
@@ -653,8 +668,6 @@ agent_deploy(struct agent_state *s, const struct identity *id,
 				    need, WINDOW_HORIZON);
 				char when[32];
 
-				if (was != NULL && strcmp(was, "waiting") == 0)
-					continue; /* reported already */
 				if (next >= 0) {
 					time_iso(next, when, sizeof(when));
 					str_fmt(detail, sizeof(detail),
@@ -668,6 +681,9 @@ agent_deploy(struct agent_state *s, const struct identity *id,
 					    "the next 30 days holds %llds",
 					    (long long)need);
 				}
+				if (was != NULL && strcmp(was, "waiting") == 0 &&
+				    strcmp(detail, detail_of(st, d)) == 0)
+					continue; /* reported already */
 				log_info("deployment %lld: %s", (long long)did,
 				    detail);
 				report(sp, d, MSG_WAITING, "waiting", -1, NULL,
