@@ -18,12 +18,14 @@ bench_site() {
 	URL=$(sed -n 's/^stewardd: listening on //p' "$W/out")
 }
 
-# bench_agents N: enrolls agents $W/a1 .. $W/aN.
+# bench_agents N [DIR]: enrolls agents DIR/a1 .. DIR/aN (DIR: $W).
 bench_agents() {
 	T=$("$B/stewardctl" --dir "$W/site" token create --uses "$1")
+	d=${2:-$W}
+	mkdir -p "$d"
 	n=1
 	while [ "$n" -le "$1" ]; do
-		"$B/steward-agent" enroll --state "$W/a$n" --token "$T" \
+		"$B/steward-agent" enroll --state "$d/a$n" --token "$T" \
 			--hostname "bench$n" --hardware-id "bench-hw-000$n" >/dev/null
 		n=$((n + 1))
 	done

@@ -10,6 +10,8 @@
 struct db {
 	const struct db_driver *drv;
 	void *h;
+	void *cache; /* one caller-owned cache per connection */
+	void (*cache_free)(void *);
 };
 
 void
@@ -222,8 +224,25 @@ db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->cache_free != NULL)
+		db->cache_free(db->cache);
 	db->drv->close(db->h);
 	free(db);
+}
+
+void *
+db_cache(struct db *db)
+{
+	return db->cache;
+}
+
+void
+db_cache_set(struct db *db, void *cache, void (*cache_free)(void *))
+{
+	if (db->cache_free != NULL && db->cache != cache)
+		db->cache_free(db->cache);
+	db->cache = cache;
+	db->cache_free = cache_free;
 }
 
 /* --- site settings --- */
@@ -1364,6 +1383,39 @@ db_retention_batch(struct db *db, const char *name, int64_t cutoff, int limit,
 
 /* --- collections --- */
 
+/* Every change to collections or their rules bumps the generation, so
+ * that cached parsed rules are reloaded. */
+static int
+collections_bump(struct db *db, char *err)
+{
+	unsigned char r[6];
+	char v[32];
+	struct db_param p[1];
+
+	/* Random, not a counter: a rolled-back change and a committed one
+	 * elsewhere must not end at the same value. */
+	rand_bytes(r, sizeof(r));
+	str_fmt(v, sizeof(v), "%lld",
+	    1 + (long long)(((uint64_t)r[0] << 40 | (uint64_t)r[1] << 32 |
+				(uint64_t)r[2] << 24 | (uint64_t)r[3] << 16 |
+				(uint64_t)r[4] << 8 | r[5])));
+	p[0] = (struct db_param){DBP_TEXT, v, 0};
+	return db_exec(db,
+	    "INSERT INTO site_settings (key, value) VALUES ('collections_gen', "
+	    "$1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	    p, 1, NULL, err);
+}
+
+int64_t
+db_collections_gen(struct db *db)
+{
+	char v[32];
+
+	if (db_setting_get(db, "collections_gen", v, sizeof(v)) < 0)
+		return 0;
+	return strtoll(v, NULL, 10);
+}
+
 int
 db_collection_add(struct db *db, const char *name, const char *limit,
     int site_only, const char *by, int64_t now, char *err)
@@ -1371,6 +1423,8 @@ db_collection_add(struct db *db, const char *name, const char *limit,
 	struct db_param p[] = {DB_TEXT(name), DB_TEXT(limit), DB_INT(site_only),
 	    DB_TEXT(by), DB_INT(now)};
 
+	if (collections_bump(db, err) < 0)
+		return -1;
 	return db_exec(db,
 	    "INSERT INTO collections (name, limit_name, site_only, created_by, "
 	    "created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1383,6 +1437,8 @@ db_collection_rule_add(struct db *db, const char *name, const char *kind,
 {
 	struct db_param p[] = {DB_TEXT(name), DB_TEXT(kind), DB_TEXT(value)};
 
+	if (collections_bump(db, err) < 0)
+		return -1;
 	return db_exec(db,
 	    "INSERT INTO collection_rules (collection, kind, value) VALUES "
 	    "($1, $2, $3)",
@@ -1395,7 +1451,8 @@ db_collection_delete(struct db *db, const char *name, char *err)
 	struct db_param p[] = {DB_TEXT(name)};
 	int64_t n;
 
-	if (db_exec(db, "DELETE FROM collection_rules WHERE collection = $1",
+	if (collections_bump(db, err) < 0 ||
+	    db_exec(db, "DELETE FROM collection_rules WHERE collection = $1",
 		p, NP(p), NULL, err) < 0 ||
 	    db_exec(db, "DELETE FROM collection_members WHERE collection = $1",
 		p, NP(p), NULL, err) < 0)

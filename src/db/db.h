@@ -66,6 +66,10 @@ void db_close(struct db *db);
 int db_begin(struct db *db, char *err);
 int db_commit(struct db *db, char *err);
 void db_rollback(struct db *db);
+/* One cache per connection, owned by the caller and freed with the
+ * connection (the collection rules, parsed, for one worker). */
+void *db_cache(struct db *db);
+void db_cache_set(struct db *db, void *cache, void (*cache_free)(void *));
 /* Low level, for repository code and tests. */
 int db_exec(struct db *db, const char *sql, const struct db_param *p, int np,
     struct db_result **res, char *err);
@@ -276,7 +280,9 @@ int db_task_record(struct db *db, const char *name, int64_t now,
 int64_t db_retention_batch(struct db *db, const char *name, int64_t cutoff,
     int limit, char *err);
 
-/* Collections and tags. */
+/* Collections and tags. The generation changes with every change to a
+ * collection or its rules. */
+int64_t db_collections_gen(struct db *db);
 int db_collection_add(struct db *db, const char *name, const char *limit,
     int site_only, const char *by, int64_t now, char *err);
 int db_collection_rule_add(struct db *db, const char *name, const char *kind,

@@ -19,26 +19,41 @@
 /* Attributes a device cannot influence: what the site itself records. */
 static const char *const site_roots[] = {"client", "tag", "cert", NULL};
 
+enum rule_kind { RULE_QUERY, RULE_CLIENT, RULE_INCLUDE, RULE_EXCLUDE };
+
+struct crule {
+	enum rule_kind kind;
+	int idx;         /* the collection of an include or exclude */
+	const char *val; /* the client id of a direct rule */
+};
+
 struct coll {
 	const char *name;
-	const char *limit;
+	int limit; /* index of the limiting collection; -1 for built-ins */
 	int builtin;
 	struct query **queries;
 	int nq;
-	json_t *rules; /* borrowed */
+	struct crule *rules;
+	int nr;
 };
 
+/* Every collection with its rules parsed and resolved to indexes, in
+ * dependency order; cached per database connection until the collections
+ * generation changes. */
 struct collset {
 	json_t *doc; /* db_collections(), owns the strings */
+	json_t *index; /* name -> position */
 	struct coll *v;
 	size_t n;
+	int64_t gen;
 };
 
-/* One device's attributes, loaded on first use. */
+/* One device's attributes, loaded on first use, one class at a time. */
 struct device {
 	struct db *db;
 	const char *id;
-	json_t *client, *inv, *tags;
+	json_t *client, *tags;
+	json_t *cls; /* class -> object (singleton) or {key: row} (list) */
 	char num[32];
 };
 
@@ -57,22 +72,38 @@ json_text(struct device *d, json_t *v)
 	return NULL;
 }
 
-/* The row of a list class whose key field equals key (packages: any
- * architecture). */
+/* A class of the device's inventory; a list class comes indexed by its key
+ * field (packages: by name, any architecture). */
 static json_t *
-find_row(json_t *list, const char *field, const char *key)
+device_class(struct device *d, const char *cls, const char *key_field)
 {
-	json_t *row;
+	json_t *v, *all, *row, *idx;
 	size_t i;
 
-	json_array_foreach(list, i, row)
-	{
-		const char *v = json_string_value(json_object_get(row, field));
+	if (d->cls == NULL)
+		d->cls = json_object();
+	v = json_object_get(d->cls, cls);
+	if (v != NULL)
+		return v;
+	all = db_inventory_show(d->db, d->id, cls);
+	v = json_object_get(all, cls);
+	if (key_field != NULL) {
+		idx = json_object();
+		json_array_foreach(v, i, row)
+		{
+			const char *k = json_string_value(json_object_get(row,
+			    key_field));
 
-		if (v && strcmp(v, key) == 0)
-			return row;
+			if (k != NULL && json_object_get(idx, k) == NULL)
+				json_object_set(idx, k, row);
+		}
+		v = idx;
+	} else {
+		v = v ? json_incref(v) : json_object();
 	}
-	return NULL;
+	json_object_set_new(d->cls, cls, v);
+	json_decref(all);
+	return v;
 }
 
 static int
@@ -87,8 +118,11 @@ device_get(void *arg, const struct qattr *a, struct qval *out)
 	const char *root = a->seg[0];
 	size_t i;
 
-	if (d->client == NULL)
-		d->client = db_client_show(d->db, d->id);
+	if (strcmp(root, "client") == 0 || strcmp(root, "host") == 0 ||
+	    strcmp(root, "discovery") == 0) {
+		if (d->client == NULL)
+			d->client = db_client_show(d->db, d->id);
+	}
 	if (strcmp(root, "client") == 0) {
 		static const char *site_fields[] = {"id", "status",
 		    "approval_source", "token_id", "created_at", NULL};
@@ -122,23 +156,22 @@ device_get(void *arg, const struct qattr *a, struct qval *out)
 					  a->seg[1]));
 		return out->s != NULL;
 	}
-	if (d->inv == NULL)
-		d->inv = db_inventory_show(d->db, d->id, NULL);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		if (strcmp(root, lists[i].name) != 0)
 			continue;
 		if (a->key == NULL || a->nseg != 2)
 			return 0;
 		out->s = json_text(d,
-		    json_object_get(find_row(json_object_get(d->inv,
-						 lists[i].cls),
-					lists[i].key, a->key),
+		    json_object_get(json_object_get(device_class(d,
+							lists[i].cls,
+							lists[i].key),
+					a->key),
 			a->seg[1]));
 		return out->s != NULL;
 	}
 	if (a->nseg == 2 && a->key == NULL) {
-		out->s = json_text(d, json_object_get(json_object_get(d->inv,
-							  root),
+		out->s = json_text(d, json_object_get(device_class(d, root,
+							  NULL),
 					  a->seg[1]));
 		return out->s != NULL;
 	}
@@ -149,123 +182,30 @@ static void
 device_clear(struct device *d)
 {
 	json_decref(d->client);
-	json_decref(d->inv);
+	json_decref(d->cls);
 	json_decref(d->tags);
-	d->client = d->inv = d->tags = NULL;
+	d->client = d->cls = d->tags = NULL;
 }
 
 static void
-collset_free(struct collset *cs)
+collset_free(void *arg)
 {
+	struct collset *cs = arg;
 	size_t i;
 	int j;
 
+	if (cs == NULL)
+		return;
 	for (i = 0; i < cs->n; i++) {
 		for (j = 0; j < cs->v[i].nq; j++)
 			query_free(cs->v[i].queries[j]);
 		free(cs->v[i].queries);
+		free(cs->v[i].rules);
 	}
 	free(cs->v);
 	json_decref(cs->doc);
-	memset(cs, 0, sizeof(*cs));
-}
-
-/* Loads every collection with its queries parsed, ordered so that each
- * comes after the collections it depends on. */
-static int
-collset_load(struct db *db, struct collset *cs, char *err)
-{
-	json_t *c;
-	size_t i, placed = 0;
-	char *done;
-
-	memset(cs, 0, sizeof(*cs));
-	cs->doc = db_collections(db);
-	if (cs->doc == NULL)
-		return err_set(err, "cannot read collections");
-	cs->v = calloc(json_array_size(cs->doc) + 1, sizeof(*cs->v));
-	done = calloc(json_array_size(cs->doc) + 1, 1);
-	if (cs->v == NULL || done == NULL) {
-		free(done);
-		return err_set(err, "out of memory");
-	}
-	/* Dependency order: repeat until every collection whose limit,
-	 * includes and excludes are placed is placed. Creation forbids
-	 * cycles, so this ends; O(n^2) in collections. */
-	while (placed < json_array_size(cs->doc)) {
-		size_t before = placed;
-
-		json_array_foreach(cs->doc, i, c)
-		{
-			json_t *rules = json_object_get(c, "rules"), *r;
-			const char *limit = json_string_value(
-			    json_object_get(c, "limit_name"));
-			int ready = 1;
-			size_t j, k;
-
-			if (done[i])
-				continue;
-			json_array_foreach(rules, j, r)
-			{
-				const char *kind = json_string_value(
-				    json_object_get(r, "kind"));
-				const char *val = json_string_value(
-				    json_object_get(r, "value"));
-
-				if (strcmp(kind, "include") &&
-				    strcmp(kind, "exclude"))
-					continue;
-				for (k = 0; k < placed; k++)
-					if (strcmp(cs->v[k].name, val) == 0)
-						break;
-				if (k == placed)
-					ready = 0;
-			}
-			if (limit || !json_is_true(json_object_get(c,
-					 "builtin"))) {
-				const char *l = limit ? limit : ALL_CLIENTS;
-
-				for (k = 0; k < placed; k++)
-					if (strcmp(cs->v[k].name, l) == 0)
-						break;
-				if (k == placed)
-					ready = 0;
-			}
-			if (!ready)
-				continue;
-			cs->v[placed].name = json_string_value(
-			    json_object_get(c, "name"));
-			cs->v[placed].limit = limit ? limit : ALL_CLIENTS;
-			cs->v[placed].builtin =
-			    json_is_true(json_object_get(c, "builtin"));
-			cs->v[placed].rules = rules;
-			cs->v[placed].queries = calloc(json_array_size(rules) + 1,
-			    sizeof(struct query *));
-			json_array_foreach(rules, j, r)
-			{
-				char qerr[200];
-				struct query *q;
-
-				if (strcmp(json_string_value(json_object_get(
-					       r, "kind")),
-					"query"))
-					continue;
-				q = query_parse(json_string_value(
-						    json_object_get(r, "value")),
-				    qerr, sizeof(qerr));
-				if (q)
-					cs->v[placed].queries[cs->v[placed].nq++] =
-					    q;
-			}
-			done[i] = 1;
-			placed++;
-		}
-		if (placed == before)
-			break; /* a dangling reference: leave the rest out */
-	}
-	cs->n = placed;
-	free(done);
-	return 0;
+	json_decref(cs->index);
+	free(cs);
 }
 
 static int
@@ -279,44 +219,181 @@ index_of(const struct collset *cs, size_t upto, const char *name)
 	return -1;
 }
 
+/* Places collection c (whose dependencies are placed) at cs->n: parses its
+ * queries and resolves its limit, includes and excludes to indexes. */
+static int
+collset_place(struct collset *cs, json_t *c)
+{
+	struct coll *p = &cs->v[cs->n];
+	json_t *rules = json_object_get(c, "rules"), *r;
+	const char *limit = json_string_value(json_object_get(c, "limit_name"));
+	size_t j;
+
+	p->name = json_string_value(json_object_get(c, "name"));
+	p->builtin = json_is_true(json_object_get(c, "builtin"));
+	p->limit = p->builtin && !limit
+	    ? -1
+	    : index_of(cs, cs->n, limit ? limit : ALL_CLIENTS);
+	p->queries = calloc(json_array_size(rules) + 1, sizeof(*p->queries));
+	p->rules = calloc(json_array_size(rules) + 1, sizeof(*p->rules));
+	if (p->queries == NULL || p->rules == NULL)
+		return -1;
+	json_array_foreach(rules, j, r)
+	{
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+		const char *val = json_string_value(json_object_get(r, "value"));
+		struct crule *cr = &p->rules[p->nr];
+		char qerr[200];
+
+		if (strcmp(kind, "query") == 0) {
+			struct query *q = query_parse(val, qerr, sizeof(qerr));
+
+			if (q != NULL)
+				p->queries[p->nq++] = q;
+			continue;
+		}
+		cr->val = val;
+		if (strcmp(kind, "client") == 0)
+			cr->kind = RULE_CLIENT;
+		else {
+			cr->kind = strcmp(kind, "include") == 0 ? RULE_INCLUDE
+								: RULE_EXCLUDE;
+			cr->idx = index_of(cs, cs->n, val);
+			if (cr->idx < 0)
+				continue;
+		}
+		p->nr++;
+	}
+	json_object_set_new(cs->index, p->name, json_integer((json_int_t)cs->n));
+	cs->n++;
+	return 0;
+}
+
+/* 1 when every collection c depends on is placed. */
+static int
+collset_ready(const struct collset *cs, json_t *c)
+{
+	json_t *r;
+	const char *limit = json_string_value(json_object_get(c, "limit_name"));
+	size_t j;
+
+	json_array_foreach(json_object_get(c, "rules"), j, r)
+	{
+		const char *kind = json_string_value(json_object_get(r, "kind"));
+
+		if ((strcmp(kind, "include") == 0 ||
+			strcmp(kind, "exclude") == 0) &&
+		    json_object_get(cs->index, json_string_value(json_object_get(
+						   r, "value"))) == NULL)
+			return 0;
+	}
+	if (limit || !json_is_true(json_object_get(c, "builtin")))
+		return json_object_get(cs->index, limit ? limit : ALL_CLIENTS) !=
+		    NULL;
+	return 1;
+}
+
+/* Loads every collection, ordered so that each comes after the
+ * collections it depends on. */
+static struct collset *
+collset_load(struct db *db, int64_t gen, char *err)
+{
+	struct collset *cs = calloc(1, sizeof(*cs));
+	json_t *c;
+	size_t i, total;
+	char *done;
+
+	if (cs == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	cs->gen = gen;
+	cs->doc = db_collections(db);
+	cs->index = json_object();
+	if (cs->doc == NULL) {
+		collset_free(cs);
+		err_set(err, "cannot read collections");
+		return NULL;
+	}
+	total = json_array_size(cs->doc);
+	cs->v = calloc(total + 1, sizeof(*cs->v));
+	done = calloc(total + 1, 1);
+	if (cs->v == NULL || done == NULL) {
+		free(done);
+		collset_free(cs);
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	/* Repeat until everything whose dependencies are placed is placed.
+	 * Creation forbids cycles, so this ends. */
+	while (cs->n < total) {
+		size_t before = cs->n;
+
+		json_array_foreach(cs->doc, i, c)
+		{
+			if (done[i] || !collset_ready(cs, c))
+				continue;
+			if (collset_place(cs, c) < 0) {
+				free(done);
+				collset_free(cs);
+				err_set(err, "out of memory");
+				return NULL;
+			}
+			done[i] = 1;
+		}
+		if (cs->n == before)
+			break; /* a dangling reference: leave the rest out */
+	}
+	free(done);
+	return cs;
+}
+
+/* The parsed collections, from this connection's cache while the
+ * collections generation is unchanged. */
+static struct collset *
+collset_get(struct db *db, char *err)
+{
+	int64_t gen = db_collections_gen(db);
+	struct collset *cs = db_cache(db);
+
+	if (cs != NULL && cs->gen == gen)
+		return cs;
+	cs = collset_load(db, gen, err);
+	if (cs != NULL)
+		db_cache_set(db, cs, collset_free);
+	return cs;
+}
+
 /* Memberships of one device in every collection, in dependency order. */
 static void
 evaluate(const struct collset *cs, struct device *d, int approved, char *m)
 {
-	size_t i, j;
+	size_t i;
+	int j;
 
 	for (i = 0; i < cs->n; i++) {
 		const struct coll *c = &cs->v[i];
-		int lim, in = 0, out = 0;
-		json_t *r;
+		int in = 0, out = 0;
 
 		if (c->builtin) {
 			m[i] = (char)approved;
 			continue;
 		}
-		lim = index_of(cs, i, c->limit);
-		if (!approved || lim < 0 || !m[lim]) {
+		if (!approved || c->limit < 0 || !m[c->limit]) {
 			m[i] = 0;
 			continue;
 		}
-		json_array_foreach(c->rules, j, r)
-		{
-			const char *kind =
-			    json_string_value(json_object_get(r, "kind"));
-			const char *val =
-			    json_string_value(json_object_get(r, "value"));
-			int k;
+		for (j = 0; j < c->nr; j++) {
+			const struct crule *r = &c->rules[j];
 
-			if (strcmp(kind, "client") == 0 && strcmp(val, d->id) == 0)
+			if (r->kind == RULE_CLIENT && strcmp(r->val, d->id) == 0)
 				in = 1;
-			else if (strcmp(kind, "include") == 0 &&
-			    (k = index_of(cs, i, val)) >= 0 && m[k])
+			else if (r->kind == RULE_INCLUDE && m[r->idx])
 				in = 1;
-			else if (strcmp(kind, "exclude") == 0 &&
-			    (k = index_of(cs, i, val)) >= 0 && m[k])
+			else if (r->kind == RULE_EXCLUDE && m[r->idx])
 				out = 1;
 		}
-		for (j = 0; !in && j < (size_t)c->nq; j++)
+		for (j = 0; !in && j < c->nq; j++)
 			in = query_eval(c->queries[j], device_get, d);
 		m[i] = (char)(in && !out);
 	}
@@ -326,40 +403,38 @@ evaluate(const struct collset *cs, struct device *d, int approved, char *m)
  * many changed, or -1. */
 static int
 store(struct db *db, const struct collset *cs, const char *id, const char *m,
-    char *err)
+    char *was, char *err)
 {
-	json_t *cur = db_client_collections(db, id), *c;
-	size_t i, j;
+	json_t *cur = db_client_collections(db, id), *c, *pos;
+	size_t i;
 	int changed = 0;
 
 	if (cur == NULL)
 		return err_set(err, "cannot read memberships");
-	for (i = 0; i < cs->n; i++) {
-		int was = 0;
-
-		json_array_foreach(cur, j, c)
-		{
-			if (strcmp(json_string_value(json_object_get(c, "name")),
-				cs->v[i].name) == 0)
-				was = 1;
-		}
-		if (was == m[i])
-			continue;
-		if (db_collection_set_member(db, cs->v[i].name, id, m[i], err) <
-		    0) {
-			json_decref(cur);
-			return -1;
-		}
-		changed++;
+	memset(was, 0, cs->n);
+	json_array_foreach(cur, i, c)
+	{
+		pos = json_object_get(cs->index,
+		    json_string_value(json_object_get(c, "name")));
+		if (pos != NULL)
+			was[json_integer_value(pos)] = 1;
 	}
 	json_decref(cur);
+	for (i = 0; i < cs->n; i++) {
+		if (was[i] == m[i])
+			continue;
+		if (db_collection_set_member(db, cs->v[i].name, id, m[i], err) <
+		    0)
+			return -1;
+		changed++;
+	}
 	return changed;
 }
 
 int
 collections_evaluate_device(struct db *db, const char *client_id, char *err)
 {
-	struct collset cs;
+	struct collset *cs;
 	struct device d = {db, client_id, NULL, NULL, NULL, ""};
 	struct db_client c;
 	char *m;
@@ -367,15 +442,15 @@ collections_evaluate_device(struct db *db, const char *client_id, char *err)
 
 	if (db_client_get(db, client_id, &c) < 0)
 		return err_set(err, "no client %s", client_id);
-	if (collset_load(db, &cs, err) < 0)
+	if ((cs = collset_get(db, err)) == NULL)
 		return -1;
-	m = calloc(cs.n + 1, 1);
+	m = calloc(2 * cs->n + 1, 1);
 	if (m != NULL) {
-		evaluate(&cs, &d, strcmp(c.status, "approved") == 0, m);
+		evaluate(cs, &d, strcmp(c.status, "approved") == 0, m);
 		if (db_begin(db, err) == 0) {
 			/* Collections feed the policy: a change of membership
 			 * rebuilds it next time. */
-			int n = store(db, &cs, client_id, m, err);
+			int n = store(db, cs, client_id, m, m + cs->n, err);
 
 			if (n >= 0 &&
 			    (n == 0 || db_policy_dirty(db, client_id, err) == 0) &&
@@ -387,23 +462,24 @@ collections_evaluate_device(struct db *db, const char *client_id, char *err)
 	}
 	free(m);
 	device_clear(&d);
-	collset_free(&cs);
 	return r;
 }
+
+#define EVALUATE_BATCH 1000 /* devices per transaction */
 
 int
 collections_evaluate_all(struct db *db, char *err)
 {
-	struct collset cs;
+	struct collset *cs;
 	json_t *ids = NULL, *row;
 	char *m = NULL;
 	size_t i, k;
 	int r = -1, n;
 	int64_t now = now_unix();
 
-	if (collset_load(db, &cs, err) < 0)
+	if ((cs = collset_get(db, err)) == NULL)
 		return -1;
-	m = calloc(cs.n + 1, 1);
+	m = calloc(2 * cs->n + 1, 1);
 	ids = db_client_ids(db, "approved");
 	if (m == NULL || ids == NULL || db_begin(db, err) < 0)
 		goto out;
@@ -419,18 +495,19 @@ collections_evaluate_all(struct db *db, char *err)
 		    json_string_value(json_object_get(row, "id")), NULL, NULL,
 		    NULL, ""};
 
-		evaluate(&cs, &d, 1, m);
-		if ((n = store(db, &cs, d.id, m, err)) < 0 ||
-		    (n > 0 && db_policy_dirty(db, d.id, err) < 0)) {
-			device_clear(&d);
-			goto fail;
-		}
+		evaluate(cs, &d, 1, m);
+		n = store(db, cs, d.id, m, m + cs->n, err);
 		device_clear(&d);
-	}
-	for (k = 0; k < cs.n; k++)
-		if (db_collection_evaluated(db, cs.v[k].name, now, err) < 0)
+		if (n < 0 || (n > 0 && db_policy_dirty(db, d.id, err) < 0))
 			goto fail;
-
+		/* In batches: the site keeps taking writes meanwhile. */
+		if ((i + 1) % EVALUATE_BATCH == 0 &&
+		    (db_commit(db, err) < 0 || db_begin(db, err) < 0))
+			goto fail;
+	}
+	for (k = 0; k < cs->n; k++)
+		if (db_collection_evaluated(db, cs->v[k].name, now, err) < 0)
+			goto fail;
 	if (db_commit(db, err) < 0)
 		goto fail;
 	r = 0;
@@ -440,7 +517,6 @@ fail:
 out:
 	json_decref(ids);
 	free(m);
-	collset_free(&cs);
 	return r;
 }
 

@@ -1,0 +1,623 @@
+/* loadgen.c - steward-loadgen: speaks as many agents at once, over mutual
+ * TLS keep-alive connections, each with a real device identity, and
+ * measures what the server gives: requests/s, a latency histogram, errors
+ * by kind, and (given its pid) the server's CPU time and RSS.
+ *
+ * One process; --threads event loops (default 2). Scenario "policy" polls a
+ * path (GET /v1/policy by default) and sends back the ETag it was given, so
+ * an unchanged policy costs a 304, as a fleet's agents do; "get" is the same
+ * without ETags (full bodies). The path option points it at a peer. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "hist.h"
+
+#define IDS_MAX 100000
+#define HEADER_MAX 16384
+
+struct opts {
+	const char *scenario;
+	char host[64];
+	int port;
+	const char *ca, *ids, *cert, *key, *path;
+	int conns, threads, duration, etag, json;
+	long server_pid;
+};
+
+struct identity_ctx {
+	SSL_CTX *ctx;
+};
+
+struct worker;
+
+struct conn {
+	struct worker *w;
+	struct bufferevent *bev;
+	SSL_CTX *ctx;
+	char etag[128];
+	struct timespec sent;
+	int busy;
+	long long status;
+	size_t body_left;
+	int in_body;
+};
+
+enum err_kind { E_CONNECT, E_TLS, E_STATUS, E_PARSE, E_CLOSED, E_KINDS };
+static const char *const err_names[] = {"connect", "tls", "status", "parse",
+    "closed"};
+
+struct worker {
+	const struct opts *o;
+	struct event_base *base;
+	pthread_t thread;
+	struct conn *c;
+	int nconn;
+	struct sockaddr_in sa;
+	struct hist h;
+	long long ok, not_modified, errors[E_KINDS];
+	long long bytes;
+	volatile int stopping;
+	struct event *stop_ev;
+};
+
+static SSL_CTX **ctxs;
+static int nctx;
+
+static double
+ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) * 1e6 +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e3;
+}
+
+static SSL_CTX *
+make_ctx(const struct opts *o, const char *cert, const char *key)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1 ||
+	    SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		fprintf(stderr, "steward-loadgen: cannot load %s / %s\n", cert,
+		    key);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	/* A new handshake per connection: no session resumption. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	return ctx;
+}
+
+/* Identities: --cert/--key, or every subdirectory of --ids holding
+ * cert.pem and key.pem (agent state directories). */
+static int
+load_identities(const struct opts *o)
+{
+	char cert[4096], key[4096];
+	struct dirent *de;
+	DIR *d;
+
+	ctxs = calloc(IDS_MAX, sizeof(*ctxs));
+	if (ctxs == NULL)
+		return -1;
+	if (o->cert != NULL) {
+		ctxs[0] = make_ctx(o, o->cert, o->key);
+		nctx = ctxs[0] != NULL;
+		return nctx ? 0 : -1;
+	}
+	d = opendir(o->ids);
+	if (d == NULL) {
+		fprintf(stderr, "steward-loadgen: cannot open %s: %s\n", o->ids,
+		    strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && nctx < IDS_MAX) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cert, sizeof(cert), "%s/%s/cert.pem", o->ids,
+		    de->d_name);
+		snprintf(key, sizeof(key), "%s/%s/key.pem", o->ids, de->d_name);
+		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
+			continue;
+		if ((ctxs[nctx] = make_ctx(o, cert, key)) == NULL) {
+			closedir(d);
+			return -1;
+		}
+		nctx++;
+	}
+	closedir(d);
+	if (nctx == 0) {
+		fprintf(stderr, "steward-loadgen: no identities in %s\n", o->ids);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_start(struct conn *c);
+
+static void
+send_request(struct conn *c)
+{
+	const struct opts *o = c->w->o;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n", o->path,
+	    o->host, o->port);
+	if (o->etag && c->etag[0])
+		evbuffer_add_printf(out, "If-None-Match: %s\r\n", c->etag);
+	evbuffer_add_printf(out, "\r\n");
+	clock_gettime(CLOCK_MONOTONIC, &c->sent);
+	c->busy = 1;
+	c->in_body = 0;
+}
+
+static void
+conn_fail(struct conn *c, enum err_kind k)
+{
+	c->w->errors[k]++;
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->busy = 0;
+	if (!c->w->stopping)
+		conn_start(c);
+}
+
+/* Parses one response header block; sets status, body length, ETag. */
+static int
+parse_head(struct conn *c, const char *h, size_t len)
+{
+	const char *line = h, *end = h + len, *nl;
+	long long clen = -1;
+
+	if (len < 12 || strncmp(h, "HTTP/1.1 ", 9) != 0)
+		return -1;
+	c->status = strtoll(h + 9, NULL, 10);
+	while (line < end && (nl = memchr(line, '\n', (size_t)(end - line)))) {
+		size_t n = (size_t)(nl - line);
+
+		if (n > 16 && strncasecmp(line, "Content-Length:", 15) == 0)
+			clen = strtoll(line + 15, NULL, 10);
+		else if (n > 6 && strncasecmp(line, "ETag:", 5) == 0) {
+			const char *v = line + 5;
+			size_t vl;
+
+			while (*v == ' ')
+				v++;
+			vl = (size_t)(nl - v);
+			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+				vl--;
+			if (vl < sizeof(c->etag)) {
+				memcpy(c->etag, v, vl);
+				c->etag[vl] = '\0';
+			}
+		}
+		line = nl + 1;
+	}
+	if (c->status == 304 || c->status == 204)
+		clen = 0;
+	if (clen < 0)
+		return -1; /* this tool reads Content-Length bodies only */
+	c->body_left = (size_t)clen;
+	return 0;
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		struct timespec now;
+
+		if (!c->in_body) {
+			struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4,
+			    NULL);
+			char head[HEADER_MAX];
+
+			if (p.pos < 0) {
+				if (evbuffer_get_length(in) > HEADER_MAX)
+					conn_fail(c, E_PARSE);
+				return;
+			}
+			if ((size_t)p.pos + 4 > sizeof(head)) {
+				conn_fail(c, E_PARSE);
+				return;
+			}
+			evbuffer_remove(in, head, (size_t)p.pos + 4);
+			if (parse_head(c, head, (size_t)p.pos + 4) < 0) {
+				conn_fail(c, E_PARSE);
+				return;
+			}
+			c->in_body = 1;
+		}
+		if (c->body_left > 0) {
+			size_t have = evbuffer_get_length(in);
+			size_t take = have < c->body_left ? have : c->body_left;
+
+			evbuffer_drain(in, take);
+			c->body_left -= take;
+			c->w->bytes += (long long)take;
+			if (c->body_left > 0)
+				return;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		c->busy = 0;
+		c->in_body = 0;
+		if (c->status == 200)
+			c->w->ok++;
+		else if (c->status == 304)
+			c->w->not_modified++;
+		else {
+			c->w->errors[E_STATUS]++;
+			c->etag[0] = '\0';
+		}
+		hist_add(&c->w->h, (uint64_t)ts_diff(&c->sent, &now));
+		if (c->w->stopping)
+			return;
+		send_request(c);
+		if (evbuffer_get_length(in) == 0)
+			return;
+	}
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
+		send_request(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long e = bufferevent_get_openssl_error(c->bev);
+
+		conn_fail(c, e ? E_TLS : E_CONNECT);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		conn_fail(c, E_CLOSED);
+}
+
+static void
+conn_start(struct conn *c)
+{
+	SSL *ssl = SSL_new(c->ctx);
+
+	if (ssl == NULL) {
+		c->w->errors[E_TLS]++;
+		return;
+	}
+	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->w->o->host);
+	c->bev = bufferevent_openssl_socket_new(c->w->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (c->bev == NULL) {
+		c->w->errors[E_CONNECT]++;
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->w->sa,
+		sizeof(c->w->sa)) < 0) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->w->errors[E_CONNECT]++;
+	}
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->stopping = 1;
+	event_base_loopexit(w->base, NULL);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = {w->o->duration, 0};
+	int i;
+
+	for (i = 0; i < w->nconn; i++)
+		conn_start(&w->c[i]);
+	w->stop_ev = evtimer_new(w->base, on_stop, w);
+	evtimer_add(w->stop_ev, &tv);
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* utime + stime of a process, in seconds; RSS in KiB. */
+static int
+proc_usage(long pid, double *cpu, long *rss_kb)
+{
+	char path[64], buf[4096], *p;
+	unsigned long ut, st;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return -1;
+	/* Fields after the name: state is 3; utime 14, stime 15. */
+	for (i = 0, p += 2; i < 11 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p, " %lu %lu", &ut, &st) != 2)
+		return -1;
+	*cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	*rss_kb = 0;
+	if ((f = fopen(path, "r")) != NULL) {
+		while (fgets(buf, sizeof(buf), f))
+			if (strncmp(buf, "VmRSS:", 6) == 0)
+				*rss_kb = strtol(buf + 6, NULL, 10);
+		fclose(f);
+	}
+	return 0;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: steward-loadgen policy|get --url https://IP:PORT --ca FILE\n"
+	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
+	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
+	    "           [--server-pid PID] [--json]\n");
+}
+
+/* A whole decimal number in [lo, hi], or -1. */
+static long
+number(const char *v, long lo, long hi)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
+		return -1;
+	return n;
+}
+
+static int
+parse_url(const char *url, struct opts *o)
+{
+	const char *h, *colon;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return -1;
+	h = url + 8;
+	colon = strchr(h, ':');
+	if (colon == NULL || (n = (size_t)(colon - h)) >= sizeof(o->host))
+		return -1;
+	memcpy(o->host, h, n);
+	o->host[n] = '\0';
+	o->port = (int)number(colon + 1, 1, 65535);
+	return o->port > 0 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct worker *ws;
+	struct hist total;
+	double cpu0 = 0, cpu1 = 0, secs;
+	long rss = 0;
+	long long ok = 0, nm = 0, errs[E_KINDS] = {0}, bytes = 0, all;
+	struct timespec t0, t1;
+	int i, k, have_cpu = 0;
+
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	o.scenario = argv[1];
+	o.path = "/v1/policy";
+	o.conns = 16;
+	o.threads = 2;
+	o.duration = 10;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			o.json = 1;
+			continue;
+		}
+		if (v == NULL) {
+			usage();
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--url") == 0) {
+			if (parse_url(v, &o) < 0) {
+				fprintf(stderr, "steward-loadgen: --url takes "
+						"https://IPV4:PORT\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--ca") == 0)
+			o.ca = v;
+		else if (strcmp(a, "--ids") == 0)
+			o.ids = v;
+		else if (strcmp(a, "--cert") == 0)
+			o.cert = v;
+		else if (strcmp(a, "--key") == 0)
+			o.key = v;
+		else if (strcmp(a, "--path") == 0)
+			o.path = v;
+		else if (strcmp(a, "--connections") == 0)
+			o.conns = (int)number(v, 1, 1000000);
+		else if (strcmp(a, "--threads") == 0)
+			o.threads = (int)number(v, 1, 64);
+		else if (strcmp(a, "--duration") == 0)
+			o.duration = (int)number(v, 1, 3600);
+		else if (strcmp(a, "--server-pid") == 0)
+			o.server_pid = number(v, 1, 1L << 30);
+		else {
+			usage();
+			return 2;
+		}
+	}
+	if (strcmp(o.scenario, "policy") && strcmp(o.scenario, "get")) {
+		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
+		    o.scenario);
+		return 2;
+	}
+	o.etag = strcmp(o.scenario, "policy") == 0;
+	if (o.host[0] == '\0' || o.ca == NULL ||
+	    (o.ids == NULL && (o.cert == NULL || o.key == NULL)) ||
+	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 || o.server_pid < 0 ||
+	    o.threads > 64 || o.duration < 1 || o.duration > 3600) {
+		usage();
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (load_identities(&o) < 0)
+		return 1;
+	ws = calloc((size_t)o.threads, sizeof(*ws));
+	for (i = 0; i < o.threads; i++) {
+		struct worker *w = &ws[i];
+
+		w->o = &o;
+		w->base = event_base_new();
+		w->sa.sin_family = AF_INET;
+		w->sa.sin_port = htons((uint16_t)o.port);
+		inet_pton(AF_INET, o.host, &w->sa.sin_addr);
+		w->nconn = o.conns / o.threads + (i < o.conns % o.threads);
+		w->c = calloc((size_t)w->nconn + 1, sizeof(*w->c));
+		hist_init(&w->h);
+		for (k = 0; k < w->nconn; k++) {
+			w->c[k].w = w;
+			/* Identities round-robin over all connections. */
+			w->c[k].ctx = ctxs[(k * o.threads + i) % nctx];
+		}
+	}
+	if (o.server_pid > 0)
+		have_cpu = proc_usage(o.server_pid, &cpu0, &rss) == 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < o.threads; i++)
+		pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
+	for (i = 0; i < o.threads; i++)
+		pthread_join(ws[i].thread, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (have_cpu)
+		have_cpu = proc_usage(o.server_pid, &cpu1, &rss) == 0;
+	secs = ts_diff(&t0, &t1) / 1e6;
+	hist_init(&total);
+	for (i = 0; i < o.threads; i++) {
+		hist_merge(&total, &ws[i].h);
+		ok += ws[i].ok;
+		nm += ws[i].not_modified;
+		bytes += ws[i].bytes;
+		for (k = 0; k < E_KINDS; k++)
+			errs[k] += ws[i].errors[k];
+	}
+	all = ok + nm;
+	if (o.json) {
+		printf("{\"scenario\": \"%s\", \"path\": \"%s\", "
+		       "\"connections\": %d, \"identities\": %d, "
+		       "\"seconds\": %.2f, \"requests\": %lld, \"ok_200\": %lld, "
+		       "\"not_modified_304\": %lld, \"rps\": %.0f, "
+		       "\"body_bytes\": %lld, \"p50_us\": %llu, \"p90_us\": %llu, "
+		       "\"p99_us\": %llu, \"p999_us\": %llu, \"errors\": {",
+		    o.scenario, o.path, o.conns, nctx, secs, all, ok, nm,
+		    (double)all / secs, bytes,
+		    (unsigned long long)hist_pct(&total, 50),
+		    (unsigned long long)hist_pct(&total, 90),
+		    (unsigned long long)hist_pct(&total, 99),
+		    (unsigned long long)hist_pct(&total, 99.9));
+		for (k = 0; k < E_KINDS; k++)
+			printf("%s\"%s\": %lld", k ? ", " : "", err_names[k],
+			    errs[k]);
+		printf("}");
+		if (have_cpu)
+			printf(", \"server_cpu_s\": %.2f, "
+			       "\"server_cpu_us_per_request\": %.1f, "
+			       "\"server_rss_kb\": %ld",
+			    cpu1 - cpu0,
+			    all ? (cpu1 - cpu0) * 1e6 / (double)all : 0.0, rss);
+		printf("}\n");
+	} else {
+		printf("%s %s: %lld requests in %.1f s over %d connections (%d "
+		       "identities): %.0f/s\n",
+		    o.scenario, o.path, all, secs, o.conns, nctx,
+		    (double)all / secs);
+		printf("  200: %lld, 304: %lld; latency p50 %llu us, p90 %llu, "
+		       "p99 %llu, p99.9 %llu\n",
+		    ok, nm, (unsigned long long)hist_pct(&total, 50),
+		    (unsigned long long)hist_pct(&total, 90),
+		    (unsigned long long)hist_pct(&total, 99),
+		    (unsigned long long)hist_pct(&total, 99.9));
+		printf("  errors:");
+		for (k = 0; k < E_KINDS; k++)
+			printf(" %s %lld", err_names[k], errs[k]);
+		printf("\n");
+		if (have_cpu)
+			printf("  server: %.2f s CPU (%.1f us per request), RSS "
+			       "%ld KiB\n",
+			    cpu1 - cpu0,
+			    all ? (cpu1 - cpu0) * 1e6 / (double)all : 0.0, rss);
+	}
+	for (i = 0; i < o.threads; i++) {
+		for (k = 0; k < ws[i].nconn; k++)
+			if (ws[i].c[k].bev != NULL)
+				bufferevent_free(ws[i].c[k].bev);
+		free(ws[i].c);
+		if (ws[i].stop_ev != NULL)
+			event_free(ws[i].stop_ev);
+		event_base_free(ws[i].base);
+	}
+	free(ws);
+	for (i = 0; i < nctx; i++)
+		SSL_CTX_free(ctxs[i]);
+	free(ctxs);
+	return all > 0 ? 0 : 1;
+}
