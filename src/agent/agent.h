@@ -145,6 +145,13 @@ int agent_policy_fresh(struct agent_state *s, int64_t now, char *detail,
  * hook. Returns how many ran, or -1 with err. */
 int agent_deploy(struct agent_state *s, const struct identity *id,
     const char *crl, struct spool *sp, int64_t only, char *err);
+/* Runs argv (as user, unless NULL) with a clean environment, stdin from
+ * /dev/null and output captured (its last tsize - 1 bytes kept in tail), in
+ * its own process group, stopped (TERM, then KILL) past max_runtime
+ * seconds. Returns the exit code (128 + signal when killed by one), or -1
+ * when it could not start. */
+int agent_run_child(char *const argv[], const char *user, int64_t max_runtime,
+    int64_t deployment, char *tail, size_t tsize, int *timed_out);
 /* The held policy's deployments with their local state. */
 json_t *agent_deployments(struct agent_state *s, char *err);
 /* The scheduler's clock: now, or STEWARD_AGENT_NOW for tests. */

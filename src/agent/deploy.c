@@ -179,11 +179,28 @@ child_become(const char *user)
 	setenv("LOGNAME", pw->pw_name, 1);
 }
 
-/* Runs argv with standard output and error captured (the tail kept), in its
- * own process group, killed past max_runtime. Returns the exit code (128 +
- * signal when killed by one), or -1 when it could not start. */
-static int
-run_child(char *const argv[], const char *user, int64_t max_runtime,
+/* Appends n bytes to the tail, keeping its last size - 1 bytes. */
+static void
+tail_keep(char *tail, size_t size, size_t *have, const char *buf, size_t n)
+{
+	if (n >= size - 1) {
+		memcpy(tail, buf + n - (size - 1), size - 1);
+		*have = size - 1;
+	} else {
+		if (*have + n > size - 1) {
+			size_t drop = *have + n - (size - 1);
+
+			memmove(tail, tail + drop, *have - drop);
+			*have -= drop;
+		}
+		memcpy(tail + *have, buf, n);
+		*have += n;
+	}
+	tail[*have] = '\0';
+}
+
+int
+agent_run_child(char *const argv[], const char *user, int64_t max_runtime,
     int64_t deployment, char *tail, size_t tsize, int *timed_out)
 {
 	int p[2], status = 0, devnull;
@@ -191,7 +208,7 @@ run_child(char *const argv[], const char *user, int64_t max_runtime,
 	size_t have = 0;
 	pid_t pid;
 	struct timespec t0, t;
-	int killed = 0;
+	int killed = 0, exited = 0, eof = 0;
 
 	*timed_out = 0;
 	tail[0] = '\0';
@@ -222,11 +239,16 @@ run_child(char *const argv[], const char *user, int64_t max_runtime,
 		_exit(127);
 	}
 	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Until the leader exits: its output is read, and past max_runtime
+	 * its whole group is stopped. A background process it left holding
+	 * the output does not keep the deployment running. */
 	for (;;) {
 		struct pollfd pfd = {p[0], POLLIN, 0};
 		int64_t ran;
 		ssize_t n;
+		int r;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ran = t.tv_sec - t0.tv_sec;
@@ -238,34 +260,29 @@ run_child(char *const argv[], const char *user, int64_t max_runtime,
 			kill(-pid, SIGKILL);
 			killed = 2;
 		}
-		if (poll(&pfd, 1, 1000) <= 0)
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = 1;
+		if (eof) {
+			if (exited)
+				break;
+			poll(NULL, 0, 200);
 			continue;
-		n = read(p[0], buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		/* Keep the last tsize - 1 bytes. */
-		if ((size_t)n >= tsize - 1) {
-			memcpy(tail, buf + n - (tsize - 1), tsize - 1);
-			have = tsize - 1;
-		} else {
-			if (have + (size_t)n > tsize - 1) {
-				size_t drop = have + (size_t)n - (tsize - 1);
-
-				memmove(tail, tail + drop, have - drop);
-				have -= drop;
-			}
-			memcpy(tail + have, buf, (size_t)n);
-			have += (size_t)n;
 		}
-		tail[have] = '\0';
+		r = poll(&pfd, 1, exited ? 0 : 200);
+		if (r <= 0) {
+			if (exited)
+				break;
+			continue;
+		}
+		n = read(p[0], buf, sizeof(buf));
+		if (n > 0) {
+			tail_keep(tail, tsize, &have, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			eof = 1;
 	}
 	close(p[0]);
-	/* The output closed: the process group leader is ending (children
-	 * that kept the pipe open are killed with the group on timeout). */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
 	if (*timed_out)
 		kill(-pid, SIGKILL);
 	if (WIFSIGNALED(status))
@@ -457,7 +474,7 @@ execute(struct exec_ctx *x, json_t *d, char *detail, size_t dsize, int *code)
 			report(x->sp, d, MSG_FAILED, "failed", -1, NULL, detail);
 			return 1;
 		}
-		*code = run_child(argv, user, runtime, did, tail, sizeof(tail),
+		*code = agent_run_child(argv, user, runtime, did, tail, sizeof(tail),
 		    &timed_out);
 		if (tmpdir[0]) {
 			unlink(argv[1]);
@@ -589,7 +606,7 @@ apply_unlock(struct agent_state *s, json_t *doc, json_t *st, struct spool *sp)
 	argv[0] = hook;
 	argv[1] = (char *)want;
 	argv[2] = NULL;
-	code = run_child(argv, NULL, 300, 0, tail, sizeof(tail), &to);
+	code = agent_run_child(argv, NULL, 300, 0, tail, sizeof(tail), &to);
 	tail_clean(tail);
 	str_fmt(codetxt, sizeof(codetxt), "%d", code);
 	log_info("unlock.on_restart=%s applied by the hook: exit %d", want,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -104,6 +105,56 @@ test_renew_due(void **state)
 	assert_false(renew_due(0, INT64_C(100) * 366 * 86400, 86400));
 }
 
+static int
+run_sh(const char *script, int64_t max, char *tail, size_t size, int *to)
+{
+	char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+
+	return agent_run_child(argv, NULL, max, 7, tail, size, to);
+}
+
+static void
+test_run_child(void **state)
+{
+	char tail[64];
+	int to;
+	time_t t0;
+
+	/* Exit code, output, the clean environment. */
+	assert_int_equal(run_sh("echo \"id=$STEWARD_DEPLOYMENT_ID home=$HOME "
+				"x=${STEWARD_TEST_SECRET:-unset}\"; exit 5",
+			     10, tail, sizeof(tail), &to),
+	    5);
+	assert_false(to);
+	assert_string_equal(tail, "id=7 home=/root x=unset\n");
+	/* Only the tail of long output is kept. */
+	assert_int_equal(run_sh("i=0; while [ $i -lt 500 ]; do echo line$i; "
+				"i=$((i+1)); done; printf END",
+			     10, tail, sizeof(tail), &to),
+	    0);
+	assert_int_equal(strlen(tail), sizeof(tail) - 1);
+	assert_non_null(strstr(tail, "line499\nEND"));
+	/* Past the max runtime the whole group is stopped. */
+	t0 = time(NULL);
+	assert_int_equal(run_sh("echo started; sleep 30 & sleep 30", 1, tail,
+			     sizeof(tail), &to),
+	    128 + 15);
+	assert_true(to);
+	assert_true(time(NULL) - t0 < 10);
+	assert_string_equal(tail, "started\n");
+	/* A background process holding the output does not hold the run. */
+	t0 = time(NULL);
+	assert_int_equal(run_sh("sleep 4 & echo done", 20, tail, sizeof(tail),
+			     &to),
+	    0);
+	assert_false(to);
+	assert_true(time(NULL) - t0 < 3);
+	/* Nothing to run. */
+	assert_int_equal(run_sh("exec /nonexistent/x", 10, tail, sizeof(tail),
+			     &to),
+	    127);
+}
+
 int
 main(void)
 {
@@ -111,6 +162,8 @@ main(void)
 		cmocka_unit_test(test_facts),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_renew_due),
+		cmocka_unit_test(test_run_child),
 	};
+	setenv("STEWARD_TEST_SECRET", "leaked", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
