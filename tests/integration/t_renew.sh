@@ -37,7 +37,7 @@ expect_exit 0 ctl clients renew "$ID"
 i=0
 while [ "$(serial_of "$TMP/c1/cert.pem")" = "$S0" ]; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the agent did not renew: $(cat "$TMP/agent.log")"
+	[ $i -gt 300 ] && fail "the agent did not renew: $(cat "$TMP/agent.log")"
 	sleep 0.1
 done
 S1=$(serial_of "$TMP/c1/cert.pem")
@@ -54,7 +54,7 @@ expect_exit 0 ctl clients renew "$ID"
 i=0
 while [ "$(serial_of "$TMP/c1/cert.pem")" = "$S1" ]; do
 	i=$((i + 1))
-	[ $i -gt 150 ] && fail "no renewal after the site restarted: $(cat "$TMP/agent.log")"
+	[ $i -gt 300 ] && fail "no renewal after the site restarted: $(cat "$TMP/agent.log")"
 	sleep 0.1
 done
 S1=$(serial_of "$TMP/c1/cert.pem")
