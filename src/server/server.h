@@ -44,7 +44,7 @@ struct server {
 	pthread_t tasks_thread;
 	struct event_base *tasks_base;
 	struct db *tasks_db;
-	struct event *crl_ev, *expiry_ev, *retention_ev;
+	struct event *crl_ev, *expiry_ev, *retention_ev, *collections_ev;
 };
 
 /* A message from any thread to one worker's loop. */

@@ -22,6 +22,7 @@ site_config_defaults(struct site_config *c)
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
 	c->inactive_after = 7 * 86400;
+	c->collections_interval = 86400;
 	c->status_rate = 2;
 	c->status_burst = 30;
 	c->status_site_rate = 2000;
@@ -139,6 +140,13 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "and 1h",
 			    line);
 		c->notify_hold = v;
+	} else if (strcmp(key, "collections_interval") == 0) {
+		if (parse_duration(value, &v) < 0 || v < 10 || v > 366 * 86400)
+			return err_set(err,
+			    "line %d: collections_interval must be a duration "
+			    "between 10s and 366d",
+			    line);
+		c->collections_interval = v;
 	} else if (strcmp(key, "inactive_after") == 0) {
 		if (parse_duration(value, &v) < 0 || v < 60)
 			return err_set(err,

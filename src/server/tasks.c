@@ -91,6 +91,20 @@ on_retention_timer(evutil_socket_t fd, short what, void *arg)
 	retention_due(srv->tasks_db, now_unix());
 }
 
+/* The scheduled full evaluation of every collection: a safety net behind
+ * the per-device evaluations on each change. */
+static void
+on_collections_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[ERRMSG_MAX];
+
+	if (collections_evaluate_all(srv->tasks_db, err) < 0)
+		log_err("scheduled collection evaluation: %s", err);
+	else
+		log_info("scheduled collection evaluation done");
+}
+
 static void *
 tasks_main(void *arg)
 {
@@ -106,6 +120,7 @@ tasks_start(struct server *srv, char *err)
 	char path[PATH_MAX];
 	int64_t every = srv->cfg.crl_validity / 4;
 	struct timeval crl_tv, day = {EXPIRY_CHECK_SECS, 0}, minute = {60, 0};
+	struct timeval coll_tv = {(time_t)srv->cfg.collections_interval, 0};
 
 	if (every < 1)
 		every = 1;
@@ -125,14 +140,17 @@ tasks_start(struct server *srv, char *err)
 	    srv);
 	srv->retention_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
 	    on_retention_timer, srv);
+	srv->collections_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
+	    on_collections_timer, srv);
 	if (srv->crl_ev == NULL || srv->expiry_ev == NULL ||
-	    srv->retention_ev == NULL)
+	    srv->retention_ev == NULL || srv->collections_ev == NULL)
 		return err_set(err, "cannot create the task timers");
 	if (db_tasks_ensure(srv->tasks_db, err) < 0)
 		return -1;
 	event_add(srv->crl_ev, &crl_tv);
 	event_add(srv->expiry_ev, &day);
 	event_add(srv->retention_ev, &minute);
+	event_add(srv->collections_ev, &coll_tv);
 	/* Due tasks run right after start, in this thread, not before the
 	 * site serves. */
 	event_active(srv->retention_ev, EV_TIMEOUT, 0);
@@ -152,6 +170,7 @@ tasks_stop(struct server *srv)
 	event_free(srv->crl_ev);
 	event_free(srv->expiry_ev);
 	event_free(srv->retention_ev);
+	event_free(srv->collections_ev);
 	event_base_free(srv->tasks_base);
 	db_close(srv->tasks_db);
 	srv->tasks_base = NULL;
