@@ -12,7 +12,48 @@ struct db {
 	void *h;
 	void *cache; /* one caller-owned cache per connection */
 	void (*cache_free)(void *);
+	int in_txn;
+	unsigned changed; /* EPOCH_* written in the open transaction */
 };
+
+/* Process-wide epochs, moved on after every commit that changed a client's
+ * trust (status, certificates) or any policy; in-memory caches of the
+ * management point compare them to know when to look again. */
+#define EPOCH_TRUST 1u
+#define EPOCH_POLICY 2u
+static uint64_t trust_epoch = 1, policy_epoch = 1;
+
+uint64_t
+db_trust_epoch(void)
+{
+	return __atomic_load_n(&trust_epoch, __ATOMIC_ACQUIRE);
+}
+
+uint64_t
+db_policy_epoch(void)
+{
+	return __atomic_load_n(&policy_epoch, __ATOMIC_ACQUIRE);
+}
+
+static void
+epochs_advance(unsigned which)
+{
+	if (which & EPOCH_TRUST)
+		__atomic_add_fetch(&trust_epoch, 1, __ATOMIC_ACQ_REL);
+	if (which & EPOCH_POLICY)
+		__atomic_add_fetch(&policy_epoch, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Called after a statement that changed trust or policy: the epochs move
+ * on now outside a transaction, at its commit inside one. */
+static void
+changed(struct db *db, unsigned which)
+{
+	if (db->in_txn)
+		db->changed |= which;
+	else
+		epochs_advance(which);
+}
 
 void
 db_result_free(struct db_result *r)
@@ -48,19 +89,35 @@ db_exec(struct db *db, const char *sql, const struct db_param *p, int np,
 int
 db_begin(struct db *db, char *err)
 {
-	return db->drv->begin(db->h, err);
+	if (db->drv->begin(db->h, err) < 0)
+		return -1;
+	db->in_txn = 1;
+	db->changed = 0;
+	return 0;
 }
 
 int
 db_commit(struct db *db, char *err)
 {
-	return db->drv->commit(db->h, err);
+	int r = db->drv->commit(db->h, err);
+
+	if (r == 0) {
+		db->in_txn = 0;
+		epochs_advance(db->changed);
+		db->changed = 0;
+	}
+	return r;
 }
 
 void
 db_rollback(struct db *db)
 {
 	db->drv->rollback(db->h);
+	db->in_txn = 0;
+	/* Moving on needlessly costs one look at the database; never moving
+	 * on after a change that did commit would cost correctness. */
+	epochs_advance(db->changed);
+	db->changed = 0;
 }
 
 int64_t
@@ -401,12 +458,15 @@ db_client_insert(struct db *db, const char *id, const char *status,
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(status), DB_TEXT(hostname),
 	    DB_TEXT(hardware_id), DB_TEXT(source), DB_TEXT(token_id),
 	    DB_INT(now), DB_TEXT(discovery)};
+	int r;
 
-	return db_exec(db,
+	r = db_exec(db,
 	    "INSERT INTO clients (id, status, hostname, hardware_id, "
 	    "approval_source, token_id, created_at, discovery) VALUES ($1, "
 	    "$2, $3, $4, $5, $6, $7, $8)",
 	    p, NP(p), NULL, err);
+	changed(db, EPOCH_TRUST);
+	return r;
 }
 
 /* Runs a query selecting (id, status, hostname, hardware_id, cert_serial)
@@ -493,6 +553,7 @@ db_client_decide(struct db *db, const char *id, const char *status,
 	    "WHERE id = $1",
 	    p, NP(p), err);
 
+	changed(db, EPOCH_TRUST);
 	if (n < 0)
 		return -1;
 	return n == 1 ? 0 : err_set(err, "no client %s", id);
@@ -503,9 +564,12 @@ db_client_set_cert(struct db *db, const char *id, const char *serial,
     char *err)
 {
 	struct db_param p[] = {DB_TEXT(id), DB_TEXT(serial)};
+	int r;
 
-	return db_exec(db, "UPDATE clients SET cert_serial = $2 WHERE id = $1",
+	r = db_exec(db, "UPDATE clients SET cert_serial = $2 WHERE id = $1",
 	    p, NP(p), NULL, err);
+	changed(db, EPOCH_TRUST);
+	return r;
 }
 
 int
@@ -721,6 +785,7 @@ db_cert_revoke(struct db *db, const char *serial, const char *reason,
 	    "serial = $1 AND revoked_at IS NULL",
 	    p, NP(p), err);
 
+	changed(db, EPOCH_TRUST);
 	return n < 0 ? -1 : n == 1;
 }
 
@@ -736,6 +801,7 @@ db_cert_revoke_client(struct db *db, const char *client_id, const char *keep,
 	    "serial <> $4",
 	    p, NP(p), err);
 
+	changed(db, EPOCH_TRUST);
 	return n < 0 ? -1 : (int)n;
 }
 
@@ -828,6 +894,7 @@ db_client_block(struct db *db, const char *id, const char *reason,
 	    "AND status <> 'blocked'",
 	    p, NP(p), err);
 
+	changed(db, EPOCH_TRUST);
 	if (n < 0)
 		return -1;
 	return n == 1 ? 0 : err_set(err, "client %s is unknown or already "
@@ -846,6 +913,7 @@ db_client_unblock(struct db *db, const char *id, const char *by, int64_t now,
 	    "decided_at = $3 WHERE id = $1 AND status = 'blocked'",
 	    p, NP(p), err);
 
+	changed(db, EPOCH_TRUST);
 	if (n < 0)
 		return -1;
 	return n == 1 ? 0 : err_set(err, "client %s is not blocked", id);
@@ -915,6 +983,7 @@ db_client_merge(struct db *db, const char *from, const char *into,
 	    db_exec(db, "DELETE FROM clients WHERE id = $1", d, NP(d), NULL,
 		err) < 0)
 		return -1;
+	changed(db, EPOCH_TRUST);
 	return 0;
 }
 
@@ -1654,21 +1723,27 @@ int
 db_policy_dirty(struct db *db, const char *client_id, char *err)
 {
 	struct db_param p[] = {DB_TEXT(client_id ? client_id : "")};
+	int r;
 
-	return db_exec(db,
+	r = db_exec(db,
 	    "UPDATE policies SET dirty = 1 WHERE $1 = '' OR client_id = $1", p,
 	    NP(p), NULL, err);
+	changed(db, EPOCH_POLICY);
+	return r;
 }
 
 int
 db_policy_dirty_collection(struct db *db, const char *collection, char *err)
 {
 	struct db_param p[] = {DB_TEXT(collection)};
+	int r;
 
-	return db_exec(db,
+	r = db_exec(db,
 	    "UPDATE policies SET dirty = 1 WHERE client_id IN (SELECT "
 	    "client_id FROM collection_members WHERE collection = $1)",
 	    p, NP(p), NULL, err);
+	changed(db, EPOCH_POLICY);
+	return r;
 }
 
 int

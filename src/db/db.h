@@ -70,6 +70,11 @@ void db_rollback(struct db *db);
  * connection (the collection rules, parsed, for one worker). */
 void *db_cache(struct db *db);
 void db_cache_set(struct db *db, void *cache, void (*cache_free)(void *));
+/* Epochs that move on after every committed change to a client's trust
+ * (status, certificates) or to any policy: in-process caches compare them
+ * to know when to read the database again. */
+uint64_t db_trust_epoch(void);
+uint64_t db_policy_epoch(void);
 /* Low level, for repository code and tests. */
 int db_exec(struct db *db, const char *sql, const struct db_param *p, int np,
     struct db_result **res, char *err);

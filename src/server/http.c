@@ -242,6 +242,7 @@ worker_free(struct worker *w)
 		evhttp_free(w->http);
 	if (w->base)
 		event_base_free(w->base);
+	pcache_free(&w->pcache);
 	db_close(w->db);
 }
 

@@ -22,6 +22,7 @@
 
 #define ADMIN_BODY_MAX (16 * 1024)
 #define CONTENT_MAX (2 * 1024 * 1024) /* the global body cap */
+#define AUTH_RECHECK 5 /* seconds a connection's verdict holds at most */
 
 const struct route routes[] = {
 	{EVHTTP_REQ_POST, "/v1/enroll", ROLE_ENROLLING, ENROLL_BODY_MAX,
@@ -338,6 +339,8 @@ authorize(struct request *r)
 {
 	const struct peer *p = r->peer;
 	struct db_client c;
+	uint64_t epoch;
+	int64_t now;
 
 	switch (r->route->role) {
 	case ROLE_ANYONE:
@@ -358,6 +361,12 @@ authorize(struct request *r)
 			    r->route->path);
 			return -1;
 		}
+		/* Checked again after any change of trust anywhere on the
+		 * site, and at least every AUTH_RECHECK seconds. */
+		epoch = db_trust_epoch();
+		now = now_unix();
+		if (p->auth_epoch == epoch && now < p->auth_until)
+			goto authorized;
 		if (db_client_get(r->db, p->id, &c) < 0) {
 			reply_error(r, 403, "client %s is not known to this "
 					    "site",
@@ -393,6 +402,9 @@ authorize(struct request *r)
 			    p->serial, p->id);
 			return -1;
 		}
+		((struct peer *)p)->auth_epoch = epoch;
+		((struct peer *)p)->auth_until = now + AUTH_RECHECK;
+authorized:
 		if (!p->used) {
 			/* Once per connection: record the certificate's
 			 * first use (a renewal completes here). */

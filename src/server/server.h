@@ -13,6 +13,7 @@
 
 #include "crypto/pki.h"
 #include "db/db.h"
+#include "pcache.h"
 #include "ratelimit.h"
 #include "revoked.h"
 #include "signer.h"
@@ -75,6 +76,7 @@ struct worker {
 	pthread_mutex_t poke_lock;
 	struct poke *pokes;
 	size_t npokes, poke_cap;
+	struct pcache pcache; /* policy ETags by client (h_policy.c) */
 };
 
 /* Who is on the other end of a connection, from its verified certificate. */
@@ -92,6 +94,10 @@ struct peer {
 	char dns[256];   /* enterprise certificate DNS name */
 	int used;        /* first use of the certificate recorded */
 	struct conn *conn; /* registered client connection, or NULL */
+	/* The client's status and certificate were checked at this trust
+	 * epoch and hold until then (or a change moves the epoch on). */
+	uint64_t auth_epoch;
+	int64_t auth_until;
 };
 
 enum role { ROLE_ANYONE, ROLE_ENROLLING, ROLE_CLIENT, ROLE_ADMIN };

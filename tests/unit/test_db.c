@@ -324,10 +324,60 @@ test_retention(void **state)
 	db_close(db);
 }
 
+static void
+test_epochs(void **state)
+{
+	char err[ERRMSG_MAX], own[160];
+	struct db *db;
+	uint64_t t0, p0;
+
+	str_fmt(own, sizeof(own), "%s/epochs.db", dir);
+	db = db_open(own, err);
+	assert_non_null(db);
+	assert_int_equal(db_client_insert(db, "e1", "pending", "e", "hw-e",
+			     NULL, NULL, "{}", 1, err),
+	    0);
+	/* Inside a transaction: the epoch moves on at commit, not before. */
+	t0 = db_trust_epoch();
+	assert_int_equal(db_begin(db, err), 0);
+	assert_int_equal(db_client_decide(db, "e1", "approved", "manual", "t",
+			     NULL, 2, err),
+	    0);
+	assert_int_equal(db_trust_epoch(), t0);
+	assert_int_equal(db_commit(db, err), 0);
+	assert_true(db_trust_epoch() > t0);
+	/* Outside one: at once. */
+	t0 = db_trust_epoch();
+	assert_int_equal(db_cert_revoke_client(db, "e1", NULL, "unspecified",
+			     3, err),
+	    0);
+	assert_true(db_trust_epoch() > t0);
+	/* A policy marked for rebuild moves the policy epoch; storing the
+	 * rebuilt one does not (each worker checks a policy's age itself). */
+	p0 = db_policy_epoch();
+	assert_int_equal(db_policy_put(db, "e1", 1, "1-x", "body", 4, 99, err),
+	    0);
+	assert_int_equal(db_policy_epoch(), p0);
+	assert_int_equal(db_policy_dirty(db, "e1", err), 0);
+	assert_true(db_policy_epoch() > p0);
+	/* A read moves nothing. */
+	t0 = db_trust_epoch();
+	p0 = db_policy_epoch();
+	{
+		struct db_client c;
+
+		assert_int_equal(db_client_get(db, "e1", &c), 0);
+	}
+	assert_int_equal(db_trust_epoch(), t0);
+	assert_int_equal(db_policy_epoch(), p0);
+	db_close(db);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_epochs),
 		cmocka_unit_test(test_migrations_idempotent),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_clients_and_rollback),

@@ -1,0 +1,33 @@
+/* pcache.h - a worker's memory of each client's current policy ETag (and
+ * of when it last recorded the client's policy activity), so an unchanged
+ * policy is answered 304 without touching the database. Valid while the
+ * process-wide policy epoch is the one it was read at. One per worker:
+ * no locks. */
+#ifndef STEWARD_PCACHE_H
+#define STEWARD_PCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCACHE_MAX 1000000 /* entries per worker; beyond, start afresh */
+
+struct pentry {
+	struct pentry *next;
+	uint64_t epoch;     /* policy epoch the ETag was read at */
+	int64_t expires_at; /* of that policy */
+	int64_t touched_at; /* last policy activity written */
+	char id[33];
+	char etag[80];      /* with its quotes, as sent */
+};
+
+struct pcache {
+	struct pentry **b;
+	size_t nb, n;
+};
+
+/* The entry of a client, created (zeroed) when absent; NULL without
+ * memory. */
+struct pentry *pcache_get(struct pcache *c, const char *id);
+void pcache_free(struct pcache *c);
+
+#endif
