@@ -6,7 +6,10 @@
  * One process; --threads event loops (default 2). Scenario "policy" polls a
  * path (GET /v1/policy by default) and sends back the ETag it was given, so
  * an unchanged policy costs a 304, as a fleet's agents do; "get" is the same
- * without ETags (full bodies). The path option points it at a peer. */
+ * without ETags (full bodies); "handshake" makes one request per new
+ * connection, each a full mutual-TLS handshake; "resume" does the same
+ * resuming with the TLS 1.3 ticket of the connection before. The path
+ * option points it at a peer. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -34,8 +37,11 @@
 #define IDS_MAX 100000
 #define HEADER_MAX 16384
 
+enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME };
+
 struct opts {
 	const char *scenario;
+	enum scenario sc;
 	char host[64];
 	int port;
 	const char *ca, *ids, *cert, *key, *path;
@@ -56,6 +62,7 @@ struct conn {
 	char etag[128];
 	struct timespec sent;
 	int busy;
+	SSL_SESSION *session; /* the ticket to resume with (resume) */
 	long long status;
 	size_t body_left;
 	int in_body;
@@ -73,7 +80,7 @@ struct worker {
 	int nconn;
 	struct sockaddr_in sa;
 	struct hist h;
-	long long ok, not_modified, errors[E_KINDS];
+	long long ok, not_modified, resumed, errors[E_KINDS];
 	long long bytes;
 	volatile int stopping;
 	struct event *stop_ev;
@@ -94,6 +101,7 @@ make_ctx(const struct opts *o, const char *cert, const char *key)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
+
 	if (ctx == NULL)
 		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
@@ -106,9 +114,15 @@ make_ctx(const struct opts *o, const char *cert, const char *key)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	/* A new handshake per connection: no session resumption. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	if (o->sc == SC_RESUME) {
+		/* TLS 1.3 tickets, kept per connection by the caller. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+			SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	} else {
+		/* Every new connection makes a full handshake. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	}
 	return ctx;
 }
 
@@ -158,6 +172,7 @@ load_identities(const struct opts *o)
 }
 
 static void conn_start(struct conn *c);
+static void conn_recycle(struct conn *c);
 
 static void
 send_request(struct conn *c)
@@ -165,14 +180,43 @@ send_request(struct conn *c)
 	const struct opts *o = c->w->o;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
-	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n", o->path,
-	    o->host, o->port);
+	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s", o->path,
+	    o->host, o->port,
+	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME ? "Connection: close\r\n"
+							: "");
 	if (o->etag && c->etag[0])
 		evbuffer_add_printf(out, "If-None-Match: %s\r\n", c->etag);
 	evbuffer_add_printf(out, "\r\n");
 	clock_gettime(CLOCK_MONOTONIC, &c->sent);
 	c->busy = 1;
 	c->in_body = 0;
+}
+
+/* Ends the connection after a complete answer and opens the next,
+ * keeping the TLS session to resume with when resuming. */
+static void
+conn_recycle(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (c->w->o->sc == SC_RESUME && ssl != NULL) {
+		SSL_SESSION *sess = SSL_get1_session(ssl);
+
+		if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
+			SSL_SESSION_free(c->session);
+			c->session = sess;
+		} else {
+			SSL_SESSION_free(sess);
+		}
+		if (SSL_session_reused(ssl))
+			c->w->resumed++;
+		/* Ended cleanly: freeing an SSL that was not shut down marks
+		 * its session unusable for resumption. */
+		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	}
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	conn_start(c);
 }
 
 static void
@@ -281,6 +325,12 @@ on_read(struct bufferevent *bev, void *arg)
 		hist_add(&c->w->h, (uint64_t)ts_diff(&c->sent, &now));
 		if (c->w->stopping)
 			return;
+		if (c->w->o->sc == SC_HANDSHAKE || c->w->o->sc == SC_RESUME) {
+			/* One request per connection: the next one starts
+			 * with a new connection (and handshake). */
+			conn_recycle(c);
+			return;
+		}
 		send_request(c);
 		if (evbuffer_get_length(in) == 0)
 			return;
@@ -292,7 +342,6 @@ on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		int one = 1;
 
@@ -300,6 +349,13 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		    &one, sizeof(one));
 		send_request(c);
 		return;
+	}
+	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->busy &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		/* An answer may have come with the close: take it first. */
+		on_read(bev, c);
+		if (c->bev != bev)
+			return;
 	}
 	if (what & BEV_EVENT_ERROR) {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
@@ -329,6 +385,10 @@ conn_start(struct conn *c)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	/* After the bufferevent set the connect state, which would drop a
+	 * session set before it. */
+	if (c->session != NULL)
+		SSL_set_session(ssl, c->session);
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->w->sa,
@@ -406,7 +466,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: steward-loadgen policy|get --url https://IP:PORT --ca FILE\n"
+	    "usage: steward-loadgen policy|get|handshake|resume --url "
+	    "https://IP:PORT --ca FILE\n"
 	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
 	    "           [--server-pid PID] [--json]\n");
@@ -453,6 +514,7 @@ main(int argc, char **argv)
 	double cpu0 = 0, cpu1 = 0, secs;
 	long rss = 0;
 	long long ok = 0, nm = 0, errs[E_KINDS] = {0}, bytes = 0, all;
+	long long resumed = 0;
 	struct timespec t0, t1;
 	int i, k, have_cpu = 0;
 
@@ -506,12 +568,20 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(o.scenario, "policy") && strcmp(o.scenario, "get")) {
+	if (strcmp(o.scenario, "policy") == 0)
+		o.sc = SC_POLICY;
+	else if (strcmp(o.scenario, "get") == 0)
+		o.sc = SC_GET;
+	else if (strcmp(o.scenario, "handshake") == 0)
+		o.sc = SC_HANDSHAKE;
+	else if (strcmp(o.scenario, "resume") == 0)
+		o.sc = SC_RESUME;
+	else {
 		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
 		    o.scenario);
 		return 2;
 	}
-	o.etag = strcmp(o.scenario, "policy") == 0;
+	o.etag = o.sc == SC_POLICY;
 	if (o.host[0] == '\0' || o.ca == NULL ||
 	    (o.ids == NULL && (o.cert == NULL || o.key == NULL)) ||
 	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 || o.server_pid < 0 ||
@@ -556,6 +626,7 @@ main(int argc, char **argv)
 		hist_merge(&total, &ws[i].h);
 		ok += ws[i].ok;
 		nm += ws[i].not_modified;
+		resumed += ws[i].resumed;
 		bytes += ws[i].bytes;
 		for (k = 0; k < E_KINDS; k++)
 			errs[k] += ws[i].errors[k];
@@ -565,11 +636,12 @@ main(int argc, char **argv)
 		printf("{\"scenario\": \"%s\", \"path\": \"%s\", "
 		       "\"connections\": %d, \"identities\": %d, "
 		       "\"seconds\": %.2f, \"requests\": %lld, \"ok_200\": %lld, "
-		       "\"not_modified_304\": %lld, \"rps\": %.0f, "
+		       "\"not_modified_304\": %lld, \"resumed\": %lld, "
+		       "\"rps\": %.0f, "
 		       "\"body_bytes\": %lld, \"p50_us\": %llu, \"p90_us\": %llu, "
 		       "\"p99_us\": %llu, \"p999_us\": %llu, \"errors\": {",
 		    o.scenario, o.path, o.conns, nctx, secs, all, ok, nm,
-		    (double)all / secs, bytes,
+		    resumed, (double)all / secs, bytes,
 		    (unsigned long long)hist_pct(&total, 50),
 		    (unsigned long long)hist_pct(&total, 90),
 		    (unsigned long long)hist_pct(&total, 99),
@@ -590,9 +662,9 @@ main(int argc, char **argv)
 		       "identities): %.0f/s\n",
 		    o.scenario, o.path, all, secs, o.conns, nctx,
 		    (double)all / secs);
-		printf("  200: %lld, 304: %lld; latency p50 %llu us, p90 %llu, "
-		       "p99 %llu, p99.9 %llu\n",
-		    ok, nm, (unsigned long long)hist_pct(&total, 50),
+		printf("  200: %lld, 304: %lld, resumed handshakes: %lld; latency "
+		       "p50 %llu us, p90 %llu, p99 %llu, p99.9 %llu\n",
+		    ok, nm, resumed, (unsigned long long)hist_pct(&total, 50),
 		    (unsigned long long)hist_pct(&total, 90),
 		    (unsigned long long)hist_pct(&total, 99),
 		    (unsigned long long)hist_pct(&total, 99.9));
@@ -607,9 +679,11 @@ main(int argc, char **argv)
 			    all ? (cpu1 - cpu0) * 1e6 / (double)all : 0.0, rss);
 	}
 	for (i = 0; i < o.threads; i++) {
-		for (k = 0; k < ws[i].nconn; k++)
+		for (k = 0; k < ws[i].nconn; k++) {
 			if (ws[i].c[k].bev != NULL)
 				bufferevent_free(ws[i].c[k].bev);
+			SSL_SESSION_free(ws[i].c[k].session);
+		}
 		free(ws[i].c);
 		if (ws[i].stop_ev != NULL)
 			event_free(ws[i].stop_ev);
