@@ -4,7 +4,7 @@ CHECK_BUILD ?= build-check
 FUZZ_BUILD  ?= build-fuzz
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build check demo fuzz bench clean
+.PHONY: all deps build check demo fuzz bench bench-large clean
 
 all: build
 
@@ -40,5 +40,14 @@ fuzz:
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@sh scripts/fuzz.sh $(FUZZ_BUILD) 60
 
+# Steward against its peers on this machine, in one run (bench/run.sh);
+# bench-large adds the 100,000-connection variants.
+bench:
+	@sh bench/run.sh
+
+bench-large:
+	@BENCH_LARGE=1 sh bench/run.sh
+
 clean:
-	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD).flag
+	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD) $(FUZZ_BUILD).flag \
+		build-release

@@ -2,11 +2,15 @@
 # loopback with enrolled agents. Sourced; sets B, W, SPID, URL.
 set -eu
 cd "$(dirname "$0")/.."
-make -s build >/dev/null
-B=$(pwd)/build
+# A release build of its own (-O3, no debug assertions), beside the others.
+sh scripts/deps.sh >/dev/null
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-release -j "$(nproc)" >/dev/null
+B=$(pwd)/build-release
 W=$(mktemp -d /tmp/steward-bench.XXXXXX)
 SPID=""
-trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; rm -rf "$W"' EXIT
+PEER_STOP=""
+trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; if [ -n "$PEER_STOP" ]; then $PEER_STOP; fi; rm -rf "$W"' EXIT
 
 # bench_site "settings lines": init, configure, start.
 bench_site() {

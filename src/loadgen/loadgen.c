@@ -46,7 +46,8 @@ struct opts {
 	int port;
 	const char *ca, *ids, *cert, *key, *path;
 	int conns, threads, duration, etag, json;
-	long server_pid;
+	long server_pid[16]; /* the server's processes, summed */
+	int npids;
 };
 
 struct identity_ctx {
@@ -462,17 +463,6 @@ proc_usage(long pid, double *cpu, long *rss_kb)
 	return 0;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: steward-loadgen policy|get|handshake|resume --url "
-	    "https://IP:PORT --ca FILE\n"
-	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
-	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
-	    "           [--server-pid PID] [--json]\n");
-}
-
 /* A whole decimal number in [lo, hi], or -1. */
 static long
 number(const char *v, long lo, long hi)
@@ -486,6 +476,56 @@ number(const char *v, long lo, long hi)
 		return -1;
 	return n;
 }
+
+/* The sum over the server's processes. */
+static int
+procs_usage(const struct opts *o, double *cpu, long *rss_kb)
+{
+	double c;
+	long r;
+	int i;
+
+	*cpu = 0;
+	*rss_kb = 0;
+	for (i = 0; i < o->npids; i++) {
+		if (proc_usage(o->server_pid[i], &c, &r) < 0)
+			return -1;
+		*cpu += c;
+		*rss_kb += r;
+	}
+	return 0;
+}
+
+static int
+parse_pids(const char *v, struct opts *o)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, strlen(v) + 1);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		long pid = number(tok, 1, 1L << 30);
+
+		if (pid < 0 || o->npids >= 16)
+			return -1;
+		o->server_pid[o->npids++] = pid;
+	}
+	return o->npids > 0 ? 0 : -1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: steward-loadgen policy|get|handshake|resume --url "
+	    "https://IP:PORT --ca FILE\n"
+	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
+	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
+	    "           [--server-pid PID[,PID...]] [--json]\n");
+}
+
 
 static int
 parse_url(const char *url, struct opts *o)
@@ -561,8 +601,13 @@ main(int argc, char **argv)
 			o.threads = (int)number(v, 1, 64);
 		else if (strcmp(a, "--duration") == 0)
 			o.duration = (int)number(v, 1, 3600);
-		else if (strcmp(a, "--server-pid") == 0)
-			o.server_pid = number(v, 1, 1L << 30);
+		else if (strcmp(a, "--server-pid") == 0) {
+			if (parse_pids(v, &o) < 0) {
+				fprintf(stderr, "steward-loadgen: --server-pid "
+						"takes PID[,PID...] (up to 16)\n");
+				return 2;
+			}
+		}
 		else {
 			usage();
 			return 2;
@@ -584,7 +629,7 @@ main(int argc, char **argv)
 	o.etag = o.sc == SC_POLICY;
 	if (o.host[0] == '\0' || o.ca == NULL ||
 	    (o.ids == NULL && (o.cert == NULL || o.key == NULL)) ||
-	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 || o.server_pid < 0 ||
+	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 ||
 	    o.threads > 64 || o.duration < 1 || o.duration > 3600) {
 		usage();
 		return 2;
@@ -610,8 +655,8 @@ main(int argc, char **argv)
 			w->c[k].ctx = ctxs[(k * o.threads + i) % nctx];
 		}
 	}
-	if (o.server_pid > 0)
-		have_cpu = proc_usage(o.server_pid, &cpu0, &rss) == 0;
+	if (o.npids > 0)
+		have_cpu = procs_usage(&o, &cpu0, &rss) == 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < o.threads; i++)
 		pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
@@ -619,7 +664,7 @@ main(int argc, char **argv)
 		pthread_join(ws[i].thread, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (have_cpu)
-		have_cpu = proc_usage(o.server_pid, &cpu1, &rss) == 0;
+		have_cpu = procs_usage(&o, &cpu1, &rss) == 0;
 	secs = ts_diff(&t0, &t1) / 1e6;
 	hist_init(&total);
 	for (i = 0; i < o.threads; i++) {

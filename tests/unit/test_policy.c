@@ -41,11 +41,13 @@ static char *
 sign(EVP_PKEY *k, const char *doc)
 {
 	unsigned char sig[PKI_ED25519_SIG];
-	char b64[100], *out = malloc(strlen(doc) + 100);
+	char b64[100], *out;
+	size_t size = strlen(doc) + sizeof(b64) + 2;
 
+	out = malloc(size);
 	pki_ed25519_sign(k, doc, strlen(doc), sig);
 	b64url_encode(sig, sizeof(sig), b64);
-	sprintf(out, "%s\n%s", b64, doc);
+	snprintf(out, size, "%s\n%s", b64, doc);
 	return out;
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""report.py - turns one bench run's measurements (RESULTS/*.json) into a
+table with ratios against the peer, RESULTS/latest.json and
+RESULTS/latest.md. Usage: report.py RESULTS SECONDS CONNECTIONS AGENTS"""
+import json
+import os
+import platform
+import subprocess
+import sys
+
+R, SECS, CONNS, AGENTS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+
+# (key, what, peer, goal for Steward / peer on the main figure)
+MEASURES = [
+    ("p1_policy", "P1 policy poll, keep-alive, ETag (304)", "nginx", 1.0),
+    ("p1_get", "P1 policy fetch, keep-alive, full body (200)", "nginx", 1.0),
+    ("p2_handshake", "P2 full mutual-TLS handshakes", "nginx", 0.9),
+    ("p2_resume", "P2 resumed handshakes (TLS 1.3 tickets)", "nginx", 0.9),
+]
+
+
+def load(name):
+    try:
+        with open(os.path.join(R, name)) as f:
+            return json.loads(f.read().strip().splitlines()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def text(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False,
+                              shell=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "os": text("sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '\"'"),
+        "openssl": text("openssl version"),
+        "libevent": text("pkg-config --modversion libevent"),
+        "steward": text("git describe --always --dirty 2>/dev/null"),
+        "nginx": text("cat %s/nginx.version 2>/dev/null" % R),
+    }
+
+
+def main():
+    out = {"machine": machine(), "seconds": int(SECS), "connections": int(CONNS),
+           "agents": int(AGENTS), "measures": {}}
+    rows = []
+    for key, what, peer, goal in MEASURES:
+        s = load(key + ".steward.json")
+        p = load(key + "." + peer + ".json")
+        m = {"what": what, "steward": s, peer: p, "goal": goal}
+        ratio = None
+        if s and p and p.get("rps"):
+            ratio = s["rps"] / p["rps"]
+        m["ratio"] = ratio
+        out["measures"][key] = m
+        rows.append((what, s, p, peer, ratio, goal))
+    agent = load("agent.json")
+    enroll = load("enroll.json")
+    out["agent"] = agent
+    out["enroll"] = enroll
+
+    def fmt_rps(x):
+        return "%.0f" % x["rps"] if x else "-"
+
+    def fmt_cpu(x):
+        return "%.0f" % x["server_cpu_us_per_request"] if x and "server_cpu_us_per_request" in x else "-"
+
+    def fmt_p99(x):
+        return "%.2f" % (x["p99_us"] / 1000.0) if x else "-"
+
+    lines = ["| measure | Steward req/s | peer req/s | ratio (goal) | server CPU µs/req Steward / peer | p99 ms Steward / peer |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for what, s, p, peer, ratio, goal in rows:
+        lines.append("| %s (vs %s) | %s | %s | %s (≥ %.1f) | %s / %s | %s / %s |" % (
+            what, peer, fmt_rps(s), fmt_rps(p),
+            "%.2f" % ratio if ratio is not None else "-", goal,
+            fmt_cpu(s), fmt_cpu(p), fmt_p99(s), fmt_p99(p)))
+    if agent:
+        lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
+            agent["run_once_wall_s"], agent["run_once_cpu_s"]))
+        lines.append("| agent idle RSS (goal ≤ 5 MiB) | %.1f MiB | | %s | | |" % (
+            agent["idle_rss_kb"] / 1024.0,
+            "met" if agent["idle_rss_kb"] <= 5 * 1024 else "missed"))
+    if enroll:
+        lines.append("| enrollments, one agent at a time (approval all) | %.1f /s | | | | |" % enroll["per_second"])
+    md = "\n".join(lines) + "\n"
+    mc = out["machine"]
+    header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s. "
+              "Load generator: steward-loadgen on the same machine, %s s per "
+              "measurement, %s keep-alive connections (8 for handshakes), %s "
+              "identities.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
+                                   mc["openssl"], mc["steward"], mc["nginx"] or "-",
+                                   SECS, CONNS, AGENTS))
+    with open(os.path.join(R, "latest.md"), "w") as f:
+        f.write(header + md)
+    with open(os.path.join(R, "latest.json"), "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
+    print(header + md)
+
+
+main()

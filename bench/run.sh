@@ -1,0 +1,119 @@
+#!/bin/sh
+# make bench: Steward and its peers on this machine, in the same run, with
+# the same load generator, connection counts and durations. Prints one table
+# of figures and ratios; writes bench/results/latest.json and
+# bench/results/latest.md (the table for docs/performance.md).
+#
+# Environment: BENCH_SECS (per measurement, default 10), BENCH_CONNS (keep-
+# alive connections, default 32), BENCH_AGENTS (identities, default 64),
+# BENCH_IDLE (idle connections for P3, default 10000; 100000 with
+# BENCH_LARGE=1), BENCH_NO_PEERS=1 to measure Steward alone.
+. "$(dirname "$0")/lib.sh"
+SECS=${BENCH_SECS:-10}
+CONNS=${BENCH_CONNS:-32}
+AGENTS=${BENCH_AGENTS:-64}
+IDLE=${BENCH_IDLE:-10000}
+[ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
+LG="$B/steward-loadgen"
+R=$W/results
+mkdir -p "$R" bench/results
+ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+note() { printf '%s\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+note "== Steward site with $AGENTS enrolled agents (approval all)"
+T0=$(date +%s.%N)
+bench_site 'log_level = warning\n'
+bench_agents "$AGENTS" "$W/ids"
+T1=$(date +%s.%N)
+python3 -c "import json,sys; print(json.dumps({'agents': $AGENTS, 'seconds': $T1 - $T0, 'per_second': $AGENTS / ($T1 - $T0)}))" >"$R/enroll.json"
+CA="$W/site/ca/ca.crt"
+# The server's processes: stewardd and its signer.
+SPIDS=$(echo "$SPID $(ps -o pid= --ppid "$SPID")" | tr -s ' \n' ',' | sed 's/,$//')
+# The bytes a device fetches: the peer serves exactly these.
+mkdir -p "$W/www"
+# nginx's workers run as nobody: they must reach the file.
+chmod 711 "$W"
+chmod 755 "$W/www"
+curl -sS --cacert "$CA" --cert "$W/ids/a1/cert.pem" --key "$W/ids/a1/key.pem" \
+	"$URL/v1/policy" -o "$W/www/policy"
+chmod 644 "$W/www/policy"
+
+# run NAME PEER SCENARIO URL PATH PIDS [loadgen options]: one measurement.
+run() {
+	name=$1 peer=$2 sc=$3 url=$4 path=$5 pids=$6
+	shift 6
+	note "-- $name: $peer $sc"
+	"$LG" "$sc" --url "$url" --ca "$CA" --ids "$W/ids" --path "$path" \
+		--duration "$SECS" --server-pid "$pids" --json "$@" >"$R/$name.$peer.json" ||
+		note "   (failed: $(cat "$R/$name.$peer.json"))"
+}
+
+steward_all() {
+	run p1_policy steward policy "$URL" /v1/policy "$SPIDS" --connections "$CONNS"
+	run p1_get steward get "$URL" /v1/policy "$SPIDS" --connections "$CONNS"
+	run p2_handshake steward handshake "$URL" /v1/policy "$SPIDS" --connections 8
+	run p2_resume steward resume "$URL" /v1/policy "$SPIDS" --connections 8
+}
+
+NGINX=""
+if [ -z "${BENCH_NO_PEERS:-}" ]; then
+	note "== nginx (Debian's), same CA, server certificate and key, mutual TLS, 2 workers"
+	if sh bench/peers/nginx.sh install; then
+		NPORT=$(free_port)
+		sh bench/peers/nginx.sh start "$W" "$NPORT" "$CA" \
+			"$W/site/tls/server.crt" "$W/site/tls/server.key"
+		PEER_STOP="sh bench/peers/nginx.sh stop $W"
+		NMASTER=$(cat "$W/nginx/nginx.pid")
+		NPIDS=$(echo "$NMASTER $(ps -o pid= --ppid "$NMASTER")" | tr -s ' \n' ',' | sed 's/,$//')
+		NGINX="https://127.0.0.1:$NPORT"
+		nginx -v 2>&1 | sed 's/.*nginx\///' >"$R/nginx.version"
+	else
+		note "   nginx could not be installed: measuring Steward alone"
+	fi
+fi
+
+steward_all
+if [ -n "$NGINX" ]; then
+	run p1_policy nginx policy "$NGINX" /policy "$NPIDS" --connections "$CONNS"
+	run p1_get nginx get "$NGINX" /policy "$NPIDS" --connections "$CONNS"
+	run p2_handshake nginx handshake "$NGINX" /policy "$NPIDS" --connections 8
+	run p2_resume nginx resume "$NGINX" /policy "$NPIDS" --connections 8
+fi
+
+# The agent: idle RSS of a running agent, and one check-in with the policy
+# unchanged (wall and CPU seconds).
+note "-- agent: run --once (policy unchanged) and idle RSS"
+"$B/steward-agent" run --state "$W/ids/a2" --once >/dev/null 2>&1 || true
+python3 - "$B/steward-agent" "$W/ids/a2" >"$R/agent.json" <<'PY'
+import json, os, resource, subprocess, sys, time
+agent, state = sys.argv[1], sys.argv[2]
+runs = []
+for _ in range(5):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run([agent, "run", "--state", state, "--once"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    t1 = time.monotonic()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    runs.append((t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)))
+runs.sort()
+p = subprocess.Popen([agent, "run", "--state", state, "--interval", "3600"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(3)
+rss = 0
+with open("/proc/%d/status" % p.pid) as f:
+    for line in f:
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1])
+p.terminate()
+p.wait()
+print(json.dumps({"run_once_wall_s": runs[2][0], "run_once_cpu_s": runs[2][1],
+                  "idle_rss_kb": rss}))
+PY
+
+python3 bench/report.py "$R" "$SECS" "$CONNS" "$AGENTS" >"$R/table.txt"
+cat "$R/table.txt"
+cp "$R/latest.json" "$R/latest.md" bench/results/
+note "written: bench/results/latest.json, bench/results/latest.md"
