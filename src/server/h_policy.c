@@ -165,12 +165,21 @@ h_policy(struct request *r)
 	/* The hot path: the ETag this worker knows is still current (no
 	 * policy changed since it was read, and no rebuild is due). */
 	if (e != NULL && e->epoch == epoch && e->etag[0] != '\0' &&
-	    e->expires_at - now > POLICY_VALIDITY / 2 && inm != NULL &&
-	    strcmp(inm, e->etag) == 0) {
+	    e->expires_at - now > POLICY_VALIDITY / 2 &&
+	    ((inm != NULL && strcmp(inm, e->etag) == 0) || e->body != NULL)) {
 		policy_touch(r, e, now);
 		evhttp_add_header(out, "ETag", e->etag);
 		evhttp_add_header(out, "Cache-Control", "no-store");
-		evhttp_send_reply(r->req, 304, "Not Modified", NULL);
+		if (inm != NULL && strcmp(inm, e->etag) == 0) {
+			evhttp_send_reply(r->req, 304, "Not Modified", NULL);
+			return;
+		}
+		evhttp_add_header(out, "Content-Type",
+		    "application/vnd.steward.policy");
+		buf = evbuffer_new();
+		evbuffer_add(buf, e->body, e->blen);
+		evhttp_send_reply(r->req, 200, "OK", buf);
+		evbuffer_free(buf);
 		return;
 	}
 	if (policy_current(r->srv, r->db, r->peer->id, &p, err) < 0) {
@@ -185,6 +194,7 @@ h_policy(struct request *r)
 		str_copy(e->etag, sizeof(e->etag), etag);
 		e->expires_at = p.expires_at;
 		e->epoch = epoch;
+		pcache_set_body(&r->w->pcache, e, p.body, strlen(p.body));
 	}
 	evhttp_add_header(out, "ETag", etag);
 	evhttp_add_header(out, "Cache-Control", "no-store");

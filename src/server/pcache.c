@@ -26,6 +26,7 @@ pcache_free(struct pcache *c)
 
 		for (; e != NULL; e = next) {
 			next = e->next;
+			free(e->body);
 			free(e);
 		}
 	}
@@ -82,4 +83,24 @@ pcache_get(struct pcache *c, const char *id)
 	c->b[k] = e;
 	c->n++;
 	return e;
+}
+
+void
+pcache_set_body(struct pcache *c, struct pentry *e, const char *body,
+    size_t len)
+{
+	if (e->body != NULL) {
+		c->body_bytes -= e->blen;
+		free(e->body);
+		e->body = NULL;
+		e->blen = 0;
+	}
+	if (body == NULL || c->body_bytes + len > PCACHE_BODY_MAX)
+		return;
+	e->body = malloc(len);
+	if (e->body == NULL)
+		return;
+	memcpy(e->body, body, len);
+	e->blen = len;
+	c->body_bytes += len;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define PCACHE_MAX 1000000 /* entries per worker; beyond, start afresh */
+#define PCACHE_BODY_MAX (32 * 1024 * 1024) /* policy bytes kept per worker */
 
 struct pentry {
 	struct pentry *next;
@@ -18,16 +19,23 @@ struct pentry {
 	int64_t touched_at; /* last policy activity written */
 	char id[33];
 	char etag[80];      /* with its quotes, as sent */
+	char *body;         /* the signed document, when kept */
+	size_t blen;
 };
 
 struct pcache {
 	struct pentry **b;
 	size_t nb, n;
+	size_t body_bytes;
 };
 
 /* The entry of a client, created (zeroed) when absent; NULL without
  * memory. */
 struct pentry *pcache_get(struct pcache *c, const char *id);
 void pcache_free(struct pcache *c);
+/* Keeps a copy of the entry's document, within PCACHE_BODY_MAX (beyond,
+ * the entry keeps none and the database serves it). */
+void pcache_set_body(struct pcache *c, struct pentry *e, const char *body,
+    size_t len);
 
 #endif
