@@ -71,6 +71,11 @@ def main():
         m["ratio"] = ratio
         out["measures"][key] = m
         rows.append((what, s, p, peer, ratio, goal))
+    si, ni = load("p3_idle.steward.json"), load("p3_idle.nginx.json")
+    p3 = {"steward": si, "nginx": ni, "goal": 0.5, "ratio": None}
+    if si and ni and ni.get("rss_per_connection_bytes"):
+        p3["ratio"] = si["rss_per_connection_bytes"] / ni["rss_per_connection_bytes"]
+    out["measures"]["p3_idle"] = p3
     agent = load("agent.json")
     enroll = load("enroll.json")
     out["agent"] = agent
@@ -92,6 +97,14 @@ def main():
             what, peer, fmt_rps(s), fmt_rps(p),
             "%.2f" % ratio if ratio is not None else "-", goal,
             fmt_cpu(s), fmt_cpu(p), fmt_p99(s), fmt_p99(p)))
+    if si:
+        lines.append("| P3 RSS per idle connection at %d (vs nginx keep-alive) | %.1f KiB | %s | %s (≤ 0.5) | | |" % (
+            si["connections"], si["rss_per_connection_bytes"] / 1024.0,
+            "%.1f KiB" % (ni["rss_per_connection_bytes"] / 1024.0) if ni else "-",
+            "%.2f" % p3["ratio"] if p3["ratio"] is not None else "-"))
+        if "all_answered_ms" in si:
+            lines.append("| P3 fetch policy now: all %d held long-polls answered | %.0f ms (p50 %.0f) | | (≤ 2 s at 100,000) | | |" % (
+                si["answered_after_trigger"], si["all_answered_ms"], si["answer_p50_ms"]))
     if agent:
         lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
             agent["run_once_wall_s"], agent["run_once_cpu_s"]))

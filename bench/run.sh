@@ -24,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 note "== Steward site with $AGENTS enrolled agents (approval all)"
 T0=$(date +%s.%N)
-bench_site 'log_level = warning\n'
+bench_site 'log_level = warning\nnotify_hold = 30m\n'
 bench_agents "$AGENTS" "$W/ids"
 T1=$(date +%s.%N)
 python3 -c "import json,sys; print(json.dumps({'agents': $AGENTS, 'seconds': $T1 - $T0, 'per_second': $AGENTS / ($T1 - $T0)}))" >"$R/enroll.json"
@@ -80,6 +80,21 @@ if [ -n "$NGINX" ]; then
 	run p1_get nginx get "$NGINX" /policy "$NPIDS" --connections "$CONNS"
 	run p2_handshake nginx handshake "$NGINX" /policy "$NPIDS" --connections 8
 	run p2_resume nginx resume "$NGINX" /policy "$NPIDS" --connections 8
+fi
+
+# P3: idle connections. Steward holds notification long-polls, then "fetch
+# policy now" to every client answers them; nginx holds idle keep-alive
+# connections after one request. RSS per connection for both.
+note "-- p3_idle: steward, $IDLE held notification long-polls, then fetch policy now"
+"$LG" idle --url "$URL" --ca "$CA" --ids "$W/ids" --connections "$IDLE" \
+	--server-pid "$SPIDS" --hold 3 --trigger \
+	"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
+	>"$R/p3_idle.steward.json" || note "   (failed: $(cat "$R/p3_idle.steward.json"))"
+if [ -n "$NGINX" ]; then
+	note "-- p3_idle: nginx, $IDLE idle keep-alive connections"
+	"$LG" idle --url "$NGINX" --ca "$CA" --ids "$W/ids" --path /policy \
+		--connections "$IDLE" --server-pid "$NPIDS" --hold 3 \
+		>"$R/p3_idle.nginx.json" || note "   (failed: $(cat "$R/p3_idle.nginx.json"))"
 fi
 
 # The agent: idle RSS of a running agent, and one check-in with the policy

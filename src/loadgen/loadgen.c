@@ -8,8 +8,12 @@
  * an unchanged policy costs a 304, as a fleet's agents do; "get" is the same
  * without ETags (full bodies); "handshake" makes one request per new
  * connection, each a full mutual-TLS handshake; "resume" does the same
- * resuming with the TLS 1.3 ticket of the connection before. The path
- * option points it at a peer. */
+ * resuming with the TLS 1.3 ticket of the connection before; "idle" opens
+ * N connections (paced, over several 127.0.0.x source addresses past
+ * 30,000), each asking once (a held GET /v1/notify by default) and then
+ * idle, measures the server's RSS per connection, and with --trigger times
+ * until every held request is answered. The path option points it at a
+ * peer. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -37,7 +41,10 @@
 #define IDS_MAX 100000
 #define HEADER_MAX 16384
 
-enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME };
+enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME, SC_IDLE };
+
+#define SOURCE_SPAN 30000  /* connections per 127.0.0.x source address */
+#define OPEN_AHEAD 64      /* handshakes in flight per thread (idle) */
 
 struct opts {
 	const char *scenario;
@@ -48,6 +55,8 @@ struct opts {
 	int conns, threads, duration, etag, json;
 	long server_pid[16]; /* the server's processes, summed */
 	int npids;
+	const char *trigger; /* idle: the command that should answer all */
+	int hold;            /* idle: seconds to settle before measuring */
 };
 
 struct identity_ctx {
@@ -67,6 +76,9 @@ struct conn {
 	long long status;
 	size_t body_left;
 	int in_body;
+	int idx;      /* position over all connections (source address) */
+	int opened;   /* idle: established and asked */
+	int dead;     /* idle: failed; not reopened */
 };
 
 enum err_kind { E_CONNECT, E_TLS, E_STATUS, E_PARSE, E_CLOSED, E_KINDS };
@@ -85,7 +97,13 @@ struct worker {
 	long long bytes;
 	volatile int stopping;
 	struct event *stop_ev;
+	int next_open; /* idle: the next connection to open */
 };
+
+/* Idle scenario: progress every thread reports to the controller. */
+static long long g_opened, g_failed, g_answered;
+static volatile int g_stop, g_triggered;
+static struct timespec g_trigger_at;
 
 static SSL_CTX **ctxs;
 static int nctx;
@@ -220,6 +238,8 @@ conn_recycle(struct conn *c)
 	conn_start(c);
 }
 
+static void open_next(struct worker *w);
+
 static void
 conn_fail(struct conn *c, enum err_kind k)
 {
@@ -229,6 +249,16 @@ conn_fail(struct conn *c, enum err_kind k)
 		c->bev = NULL;
 	}
 	c->busy = 0;
+	if (c->w->o->sc == SC_IDLE) {
+		/* Held connections are not reopened: a failure is counted
+		 * and the next one opens in its place in the pacing. */
+		if (!c->opened)
+			__atomic_add_fetch(&g_failed, 1, __ATOMIC_ACQ_REL);
+		c->dead = 1;
+		if (!c->opened)
+			open_next(c->w);
+		return;
+	}
 	if (!c->w->stopping)
 		conn_start(c);
 }
@@ -323,6 +353,17 @@ on_read(struct bufferevent *bev, void *arg)
 			c->w->errors[E_STATUS]++;
 			c->etag[0] = '\0';
 		}
+		if (c->w->o->sc == SC_IDLE) {
+			/* Answered (at once by a peer that does not hold, or
+			 * by the trigger): stay open, idle, asking nothing. */
+			if (__atomic_load_n(&g_triggered, __ATOMIC_ACQUIRE))
+				hist_add(&c->w->h,
+				    (uint64_t)ts_diff(&g_trigger_at, &now));
+			__atomic_add_fetch(&g_answered, 1, __ATOMIC_ACQ_REL);
+			if (evbuffer_get_length(in) == 0)
+				return;
+			continue;
+		}
 		hist_add(&c->w->h, (uint64_t)ts_diff(&c->sent, &now));
 		if (c->w->stopping)
 			return;
@@ -349,6 +390,13 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
 		send_request(c);
+		if (c->w->o->sc == SC_IDLE) {
+			/* The handshake is done and the request written (a
+			 * held one stays unanswered): the next may open. */
+			c->opened = 1;
+			__atomic_add_fetch(&g_opened, 1, __ATOMIC_ACQ_REL);
+			open_next(c->w);
+		}
 		return;
 	}
 	if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) && c->busy &&
@@ -372,13 +420,33 @@ static void
 conn_start(struct conn *c)
 {
 	SSL *ssl = SSL_new(c->ctx);
+	int fd;
 
 	if (ssl == NULL) {
 		c->w->errors[E_TLS]++;
 		return;
 	}
 	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->w->o->host);
-	c->bev = bufferevent_openssl_socket_new(c->w->base, -1, ssl,
+	/* Past one source address's ports, the next 127.0.0.x. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && c->w->sa.sin_addr.s_addr == htonl(0x7f000001)) {
+		struct sockaddr_in src;
+
+		memset(&src, 0, sizeof(src));
+		src.sin_family = AF_INET;
+		src.sin_addr.s_addr = htonl(0x7f000001 +
+		    (uint32_t)(c->idx / SOURCE_SPAN));
+		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		SSL_free(ssl);
+		c->w->errors[E_CONNECT]++;
+		return;
+	}
+	c->bev = bufferevent_openssl_socket_new(c->w->base, fd, ssl,
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {
@@ -411,17 +479,47 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
+/* Idle: opens the next connection of this thread, if any is left. */
+static void
+open_next(struct worker *w)
+{
+	if (w->next_open < w->nconn && !g_stop)
+		conn_start(&w->c[w->next_open++]);
+}
+
+/* Idle: the controller (main thread) ends the loops through this flag. */
+static void
+on_check_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE)) {
+		w->stopping = 1;
+		event_base_loopbreak(w->base);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct timeval tv = {w->o->duration, 0};
+	struct timeval tv = {w->o->duration, 0}, tick = {0, 100000};
 	int i;
 
-	for (i = 0; i < w->nconn; i++)
-		conn_start(&w->c[i]);
-	w->stop_ev = evtimer_new(w->base, on_stop, w);
-	evtimer_add(w->stop_ev, &tv);
+	if (w->o->sc == SC_IDLE) {
+		for (i = 0; i < OPEN_AHEAD; i++)
+			open_next(w);
+		w->stop_ev = event_new(w->base, -1, EV_PERSIST, on_check_stop,
+		    w);
+		event_add(w->stop_ev, &tick);
+	} else {
+		for (i = 0; i < w->nconn; i++)
+			conn_start(&w->c[i]);
+		w->stop_ev = evtimer_new(w->base, on_stop, w);
+		evtimer_add(w->stop_ev, &tv);
+	}
 	event_base_dispatch(w->base);
 	return NULL;
 }
@@ -516,14 +614,110 @@ parse_pids(const char *v, struct opts *o)
 }
 
 static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static long long
+load_ll(long long *v)
+{
+	return __atomic_load_n(v, __ATOMIC_ACQUIRE);
+}
+
+/* The idle scenario's controller: opens every connection (paced), lets
+ * them settle, measures the server's RSS per connection, then runs the
+ * trigger and times until every held request has been answered. */
+static int
+idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
+{
+	struct timespec t, now;
+	struct hist total;
+	double cpu1 = 0, all_ms = -1;
+	long rss1 = 0;
+	long long opened, answered0 = 0, answered, errs = 0;
+	int i, k, rc;
+
+	(void)cpu0;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (;;) {
+		opened = load_ll(&g_opened);
+		if (opened + load_ll(&g_failed) >= o->conns)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ts_diff(&t, &now) > 900e6)
+			break;
+		sleep_ms(100);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "steward-loadgen: %lld connections open (%lld failed) "
+			"in %.1f s\n",
+	    opened, load_ll(&g_failed), ts_diff(&t, &now) / 1e6);
+	sleep_ms(1000 * (o->hold ? o->hold : 3));
+	if (o->npids > 0)
+		procs_usage(o, &cpu1, &rss1);
+	if (o->trigger != NULL) {
+		answered0 = load_ll(&g_answered);
+		clock_gettime(CLOCK_MONOTONIC, &g_trigger_at);
+		__atomic_store_n(&g_triggered, 1, __ATOMIC_RELEASE);
+		rc = system(o->trigger);
+		if (rc != 0)
+			fprintf(stderr, "steward-loadgen: the trigger exited "
+					"%d\n",
+			    rc);
+		for (;;) {
+			answered = load_ll(&g_answered) - answered0;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (answered >= opened) {
+				all_ms = ts_diff(&g_trigger_at, &now) / 1e3;
+				break;
+			}
+			if (ts_diff(&g_trigger_at, &now) > 60e6)
+				break;
+			sleep_ms(5);
+		}
+	}
+	answered = load_ll(&g_answered) - answered0;
+	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < o->threads; i++)
+		pthread_join(ws[i].thread, NULL);
+	hist_init(&total);
+	for (i = 0; i < o->threads; i++) {
+		hist_merge(&total, &ws[i].h);
+		for (k = 0; k < E_KINDS; k++)
+			errs += ws[i].errors[k];
+	}
+	printf("{\"scenario\": \"idle\", \"path\": \"%s\", \"connections\": "
+	       "%d, \"identities\": %d, \"opened\": %lld, \"errors\": %lld, "
+	       "\"server_rss_before_kb\": %ld, \"server_rss_kb\": %ld, "
+	       "\"rss_per_connection_bytes\": %.0f",
+	    o->path, o->conns, nctx, opened, errs, rss0, rss1,
+	    opened > 0 ? (double)(rss1 - rss0) * 1024.0 / (double)opened : 0.0);
+	if (o->trigger != NULL)
+		printf(", \"answered_after_trigger\": %lld, \"all_answered_ms\": "
+		       "%.1f, \"answer_p50_ms\": %.1f, \"answer_p99_ms\": %.1f",
+		    answered, all_ms, hist_pct(&total, 50) / 1e3,
+		    hist_pct(&total, 99) / 1e3);
+	printf("}\n");
+	fflush(stdout);
+	/* Hundreds of thousands of connections: the process exit frees them
+	 * faster than closing each. */
+	_exit(opened > 0 && (o->trigger == NULL || all_ms >= 0) ? 0 : 1);
+}
+
+static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: steward-loadgen policy|get|handshake|resume --url "
+	    "usage: steward-loadgen policy|get|handshake|resume|idle --url "
 	    "https://IP:PORT --ca FILE\n"
 	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
-	    "           [--server-pid PID[,PID...]] [--json]\n");
+	    "           [--server-pid PID[,PID...]] [--json]\n"
+	    "       idle: [--trigger COMMAND] [--hold SECONDS] (connections "
+	    "held open)\n");
 }
 
 
@@ -607,7 +801,10 @@ main(int argc, char **argv)
 						"takes PID[,PID...] (up to 16)\n");
 				return 2;
 			}
-		}
+		} else if (strcmp(a, "--trigger") == 0)
+			o.trigger = v;
+		else if (strcmp(a, "--hold") == 0)
+			o.hold = (int)number(v, 0, 3600);
 		else {
 			usage();
 			return 2;
@@ -621,16 +818,21 @@ main(int argc, char **argv)
 		o.sc = SC_HANDSHAKE;
 	else if (strcmp(o.scenario, "resume") == 0)
 		o.sc = SC_RESUME;
+	else if (strcmp(o.scenario, "idle") == 0)
+		o.sc = SC_IDLE;
 	else {
 		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
 		    o.scenario);
 		return 2;
 	}
 	o.etag = o.sc == SC_POLICY;
+	if (o.sc == SC_IDLE && strcmp(o.path, "/v1/policy") == 0)
+		o.path = "/v1/notify?wait=3600";
 	if (o.host[0] == '\0' || o.ca == NULL ||
 	    (o.ids == NULL && (o.cert == NULL || o.key == NULL)) ||
 	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 ||
-	    o.threads > 64 || o.duration < 1 || o.duration > 3600) {
+	    o.threads > 64 || o.duration < 1 || o.duration > 3600 ||
+	    o.hold < 0) {
 		usage();
 		return 2;
 	}
@@ -652,7 +854,8 @@ main(int argc, char **argv)
 		for (k = 0; k < w->nconn; k++) {
 			w->c[k].w = w;
 			/* Identities round-robin over all connections. */
-			w->c[k].ctx = ctxs[(k * o.threads + i) % nctx];
+			w->c[k].idx = k * o.threads + i;
+			w->c[k].ctx = ctxs[w->c[k].idx % nctx];
 		}
 	}
 	if (o.npids > 0)
@@ -660,6 +863,8 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < o.threads; i++)
 		pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
+	if (o.sc == SC_IDLE)
+		return idle_control(&o, ws, cpu0, rss);
 	for (i = 0; i < o.threads; i++)
 		pthread_join(ws[i].thread, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
