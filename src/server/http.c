@@ -260,6 +260,7 @@ worker_free(struct worker *w)
 		evhttp_free(w->http);
 	if (w->base)
 		event_base_free(w->base);
+	free(w->issued);
 	pcache_free(&w->pcache);
 	db_close(w->db);
 }

@@ -1,6 +1,7 @@
-/* pcache.h - a worker's memory of each client's current policy ETag (and
- * of when it last recorded the client's policy activity), so an unchanged
- * policy is answered 304 without touching the database. Valid while the
+/* pcache.h - a worker's memory of each client: its current policy ETag
+ * (and when it last recorded the client's policy activity), so an unchanged
+ * policy is answered 304 without touching the database, and the last
+ * verdict on its certificate, so a new connection does not read it again. Valid while the
  * process-wide policy epoch is the one it was read at. One per worker:
  * no locks. */
 #ifndef STEWARD_PCACHE_H
@@ -21,6 +22,12 @@ struct pentry {
 	char etag[80];      /* with its quotes, as sent */
 	char *body;         /* the signed document, when kept */
 	size_t blen;
+	/* Authorization: the certificate checked live at auth_epoch (valid
+	 * until auth_until), and the one whose first use is recorded. */
+	uint64_t auth_epoch;
+	int64_t auth_until;
+	char auth_serial[41];
+	char used_serial[41];
 };
 
 struct pcache {

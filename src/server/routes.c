@@ -266,8 +266,32 @@ peer_index_init(void)
 	peer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, peer_free);
 }
 
+/* 1 when the site CA issued cert (a verified chain ends at the site CA or
+ * at the enterprise CA). A signature check is an ECDSA verification, so its
+ * outcome is remembered per worker by the certificate's SHA-256. */
+static int
+site_issued(struct worker *w, X509 *cert)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	size_t slot;
+	int yes;
+
+	if (w->issued == NULL)
+		w->issued = calloc(ISSUED_SLOTS, sizeof(*w->issued));
+	if (!X509_digest(cert, EVP_sha256(), md, &n) || n != sizeof(md))
+		return pki_cert_signed_by(cert, w->srv->ca);
+	slot = ((size_t)md[0] << 8 | md[1]) % ISSUED_SLOTS;
+	if (w->issued != NULL && memcmp(w->issued[slot], md, sizeof(md)) == 0)
+		return 1;
+	yes = pki_cert_signed_by(cert, w->srv->ca);
+	if (yes && w->issued != NULL)
+		memcpy(w->issued[slot], md, sizeof(md));
+	return yes;
+}
+
 static struct peer *
-peer_of(struct server *srv, SSL *ssl)
+peer_of(struct worker *w, SSL *ssl)
 {
 	struct peer *p;
 	X509 *cert;
@@ -286,7 +310,7 @@ peer_of(struct server *srv, SSL *ssl)
 	 * issued it and what identity it names. */
 	if (cert != NULL && SSL_get_verify_result(ssl) == X509_V_OK) {
 		pki_cert_serial(cert, p->serial);
-		if (pki_cert_signed_by(cert, srv->ca)) {
+		if (site_issued(w, cert)) {
 			if (pki_cert_uri(cert, uri, sizeof(uri)) == 0) {
 				size_t cl = strlen(PKI_URI_CLIENT);
 				size_t al = strlen(PKI_URI_ADMIN);
@@ -339,6 +363,7 @@ authorize(struct request *r)
 {
 	const struct peer *p = r->peer;
 	struct db_client c;
+	struct pentry *e = NULL;
 	uint64_t epoch;
 	int64_t now;
 
@@ -367,6 +392,13 @@ authorize(struct request *r)
 		now = now_unix();
 		if (p->auth_epoch == epoch && now < p->auth_until)
 			goto authorized;
+		e = pcache_get(&r->w->pcache, p->id);
+		if (e != NULL && e->auth_epoch == epoch && now < e->auth_until &&
+		    strcmp(e->auth_serial, p->serial) == 0) {
+			((struct peer *)p)->auth_epoch = epoch;
+			((struct peer *)p)->auth_until = e->auth_until;
+			goto authorized;
+		}
 		if (db_client_get(r->db, p->id, &c) < 0) {
 			reply_error(r, 403, "client %s is not known to this "
 					    "site",
@@ -404,11 +436,25 @@ authorize(struct request *r)
 		}
 		((struct peer *)p)->auth_epoch = epoch;
 		((struct peer *)p)->auth_until = now + AUTH_RECHECK;
+		if (e != NULL) {
+			e->auth_epoch = epoch;
+			e->auth_until = now + AUTH_RECHECK;
+			str_copy(e->auth_serial, sizeof(e->auth_serial),
+			    p->serial);
+		}
 authorized:
 		if (!p->used) {
-			/* Once per connection: record the certificate's
-			 * first use (a renewal completes here). */
-			cert_first_use(r->srv, r->db, p->id, p->serial);
+			/* Once per certificate and worker: record its first
+			 * use (a renewal completes here). */
+			if (e == NULL)
+				e = pcache_get(&r->w->pcache, p->id);
+			if ((e == NULL ||
+				strcmp(e->used_serial, p->serial) != 0) &&
+			    cert_first_use(r->srv, r->db, p->id, p->serial) ==
+				0 &&
+			    e != NULL)
+				str_copy(e->used_serial, sizeof(e->used_serial),
+				    p->serial);
 			((struct peer *)p)->used = 1;
 		}
 		conn_register(r);
@@ -467,7 +513,7 @@ dispatch(struct evhttp_request *req, void *arg)
 			reply_error(&r, 404, "no such endpoint: %s", path);
 		return;
 	}
-	if (ssl == NULL || (r.peer = peer_of(w->srv, ssl)) == NULL) {
+	if (ssl == NULL || (r.peer = peer_of(w, ssl)) == NULL) {
 		reply_error(&r, 500, "cannot identify the connection");
 		return;
 	}

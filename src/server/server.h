@@ -77,7 +77,11 @@ struct worker {
 	struct poke *pokes;
 	size_t npokes, poke_cap;
 	struct pcache pcache; /* policy ETags by client (h_policy.c) */
+	/* Certificates (by SHA-256) already found signed by the site CA:
+	 * the signature check is made once per certificate and worker. */
+	unsigned char (*issued)[32];
 };
+#define ISSUED_SLOTS 4096
 
 /* Who is on the other end of a connection, from its verified certificate. */
 enum peer_kind {
