@@ -112,7 +112,8 @@ def main():
             agent["idle_rss_kb"] / 1024.0,
             "met" if agent["idle_rss_kb"] <= 5 * 1024 else "missed"))
     if enroll:
-        lines.append("| enrollments, one agent at a time (approval all) | %.1f /s | | | | |" % enroll["per_second"])
+        lines.append("| enrollment: certificates issued (approval all, 8 at a time) | %.0f /s | | | %s / - | %s / - |" % (
+            enroll["rps"], fmt_cpu(enroll), fmt_p99(enroll)))
     md = "\n".join(lines) + "\n"
     mc = out["machine"]
     header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s. "

@@ -5,13 +5,12 @@
 # bench/results/latest.md (the table for docs/performance.md).
 #
 # Environment: BENCH_SECS (per measurement, default 10), BENCH_CONNS (keep-
-# alive connections, default 32), BENCH_AGENTS (identities, default 64),
-# BENCH_IDLE (idle connections for P3, default 10000; 100000 with
+# alive connections, default 32), BENCH_IDLE (identities enrolled by the
+# load generator, and idle connections for P3: default 10000; 100000 with
 # BENCH_LARGE=1), BENCH_NO_PEERS=1 to measure Steward alone.
 . "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
-AGENTS=${BENCH_AGENTS:-64}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
 LG="$B/steward-loadgen"
@@ -22,21 +21,22 @@ ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 note() { printf '%s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-note "== Steward site with $AGENTS enrolled agents (approval all)"
-T0=$(date +%s.%N)
+note "== Steward site (approval all); $IDLE identities enrolled by the load generator"
 bench_site 'log_level = warning\nnotify_hold = 30m\n'
-bench_agents "$AGENTS" "$W/ids"
-T1=$(date +%s.%N)
-python3 -c "import json,sys; print(json.dumps({'agents': $AGENTS, 'seconds': $T1 - $T0, 'per_second': $AGENTS / ($T1 - $T0)}))" >"$R/enroll.json"
+bench_agents 2 "$W/agents"
 CA="$W/site/ca/ca.crt"
 # The server's processes: stewardd and its signer.
 SPIDS=$(echo "$SPID $(ps -o pid= --ppid "$SPID")" | tr -s ' \n' ',' | sed 's/,$//')
+TOKEN=$("$B/stewardctl" --dir "$W/site" token create --uses "$IDLE" --ttl 1d)
+"$LG" enroll --url "$URL" --ca "$CA" --token "$TOKEN" --out "$W/ids" \
+	--count "$IDLE" --connections 8 --duration 3600 --server-pid "$SPIDS" \
+	--json >"$R/enroll.json" || note "   (enrollment failed: $(cat "$R/enroll.json"))"
 # The bytes a device fetches: the peer serves exactly these.
 mkdir -p "$W/www"
 # nginx's workers run as nobody: they must reach the file.
 chmod 711 "$W"
 chmod 755 "$W/www"
-curl -sS --cacert "$CA" --cert "$W/ids/a1/cert.pem" --key "$W/ids/a1/key.pem" \
+curl -sS --cacert "$CA" --cert "$W/ids/e000001/cert.pem" --key "$W/ids/e000001/key.pem" \
 	"$URL/v1/policy" -o "$W/www/policy"
 chmod 644 "$W/www/policy"
 
@@ -100,8 +100,8 @@ fi
 # The agent: idle RSS of a running agent, and one check-in with the policy
 # unchanged (wall and CPU seconds).
 note "-- agent: run --once (policy unchanged) and idle RSS"
-"$B/steward-agent" run --state "$W/ids/a2" --once >/dev/null 2>&1 || true
-python3 - "$B/steward-agent" "$W/ids/a2" >"$R/agent.json" <<'PY'
+"$B/steward-agent" run --state "$W/agents/a2" --once >/dev/null 2>&1 || true
+python3 - "$B/steward-agent" "$W/agents/a2" >"$R/agent.json" <<'PY'
 import json, os, resource, subprocess, sys, time
 agent, state = sys.argv[1], sys.argv[2]
 runs = []
@@ -128,7 +128,7 @@ print(json.dumps({"run_once_wall_s": runs[2][0], "run_once_cpu_s": runs[2][1],
                   "idle_rss_kb": rss}))
 PY
 
-python3 bench/report.py "$R" "$SECS" "$CONNS" "$AGENTS" >"$R/table.txt"
+python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" >"$R/table.txt"
 cat "$R/table.txt"
 cp "$R/latest.json" "$R/latest.md" bench/results/
 note "written: bench/results/latest.json, bench/results/latest.md"

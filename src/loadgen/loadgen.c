@@ -36,12 +36,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <jansson.h>
+
+#include "common/util.h"
+#include "crypto/pki.h"
 #include "hist.h"
+#include "proto/discovery.h"
 
 #define IDS_MAX 100000
 #define HEADER_MAX 16384
 
-enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME, SC_IDLE };
+enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME, SC_IDLE,
+	SC_ENROLL };
 
 #define SOURCE_SPAN 30000  /* connections per 127.0.0.x source address */
 #define OPEN_AHEAD 64      /* handshakes in flight per thread (idle) */
@@ -57,6 +63,9 @@ struct opts {
 	int npids;
 	const char *trigger; /* idle: the command that should answer all */
 	int hold;            /* idle: seconds to settle before measuring */
+	const char *token;   /* enroll: a token with uses enough */
+	const char *out;     /* enroll: where identities are written */
+	int count;           /* enroll: how many */
 };
 
 struct identity_ctx {
@@ -77,6 +86,10 @@ struct conn {
 	size_t body_left;
 	int in_body;
 	int idx;      /* position over all connections (source address) */
+	char *req;    /* enroll: this enrollment's request body */
+	EVP_PKEY *key; /* enroll: its key */
+	int serial;   /* enroll: its number */
+	struct evbuffer *body; /* enroll: the answer's body */
 	int opened;   /* idle: established and asked */
 	int dead;     /* idle: failed; not reopened */
 };
@@ -98,6 +111,7 @@ struct worker {
 	volatile int stopping;
 	struct event *stop_ev;
 	int next_open; /* idle: the next connection to open */
+	int active;    /* enroll: connections with work left */
 };
 
 /* Idle scenario: progress every thread reports to the controller. */
@@ -126,8 +140,11 @@ make_ctx(const struct opts *o, const char *cert, const char *key)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, o->ca, NULL) != 1 ||
-	    SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+	    (cert != NULL &&
+		(SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) !=
+			1 ||
+		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) !=
+			1))) {
 		fprintf(stderr, "steward-loadgen: cannot load %s / %s\n", cert,
 		    key);
 		SSL_CTX_free(ctx);
@@ -157,6 +174,12 @@ load_identities(const struct opts *o)
 	ctxs = calloc(IDS_MAX, sizeof(*ctxs));
 	if (ctxs == NULL)
 		return -1;
+	if (o->sc == SC_ENROLL) {
+		/* Enrolling devices have no certificate yet. */
+		ctxs[0] = make_ctx(o, NULL, NULL);
+		nctx = ctxs[0] != NULL;
+		return nctx ? 0 : -1;
+	}
 	if (o->cert != NULL) {
 		ctxs[0] = make_ctx(o, o->cert, o->key);
 		nctx = ctxs[0] != NULL;
@@ -193,11 +216,26 @@ load_identities(const struct opts *o)
 static void conn_start(struct conn *c);
 static void conn_recycle(struct conn *c);
 
+static int enroll_prepare(struct conn *c);
+static int enroll_save(struct conn *c);
+
 static void
 send_request(struct conn *c)
 {
 	const struct opts *o = c->w->o;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (o->sc == SC_ENROLL) {
+		evbuffer_add_printf(out, "POST /v1/enroll HTTP/1.1\r\nHost: "
+					 "%s:%d\r\nConnection: close\r\n"
+					 "Content-Type: application/json\r\n"
+					 "Content-Length: %zu\r\n\r\n%s",
+		    o->host, o->port, strlen(c->req), c->req);
+		clock_gettime(CLOCK_MONOTONIC, &c->sent);
+		c->busy = 1;
+		c->in_body = 0;
+		return;
+	}
 
 	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s", o->path,
 	    o->host, o->port,
@@ -249,6 +287,8 @@ conn_fail(struct conn *c, enum err_kind k)
 		c->bev = NULL;
 	}
 	c->busy = 0;
+	if (c->w->o->sc == SC_ENROLL && c->req == NULL)
+		return; /* nothing left to send */
 	if (c->w->o->sc == SC_IDLE) {
 		/* Held connections are not reopened: a failure is counted
 		 * and the next one opens in its place in the pacing. */
@@ -336,7 +376,10 @@ on_read(struct bufferevent *bev, void *arg)
 			size_t have = evbuffer_get_length(in);
 			size_t take = have < c->body_left ? have : c->body_left;
 
-			evbuffer_drain(in, take);
+			if (c->body != NULL)
+				evbuffer_remove_buffer(in, c->body, take);
+			else
+				evbuffer_drain(in, take);
 			c->body_left -= take;
 			c->w->bytes += (long long)take;
 			if (c->body_left > 0)
@@ -352,6 +395,25 @@ on_read(struct bufferevent *bev, void *arg)
 		else {
 			c->w->errors[E_STATUS]++;
 			c->etag[0] = '\0';
+		}
+		if (c->w->o->sc == SC_ENROLL) {
+			/* Counted above as a 200; issued only once saved. */
+			if (c->status == 200 && enroll_save(c) != 0) {
+				c->w->ok--;
+				c->w->errors[E_PARSE]++;
+			}
+			hist_add(&c->w->h, (uint64_t)ts_diff(&c->sent, &now));
+			if (c->w->stopping || enroll_prepare(c) < 0) {
+				/* Done: this connection has nothing more; the
+				 * last one of the thread ends its loop. */
+				bufferevent_free(c->bev);
+				c->bev = NULL;
+				if (--c->w->active == 0)
+					event_base_loopexit(c->w->base, NULL);
+				return;
+			}
+			conn_recycle(c);
+			return;
 		}
 		if (c->w->o->sc == SC_IDLE) {
 			/* Answered (at once by a peer that does not hold, or
@@ -479,6 +541,78 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
+/* Enroll: the next enrollment's key, CSR and request, or -1 when the
+ * count is reached. */
+static long long g_enroll_next;
+
+static int
+enroll_prepare(struct conn *c)
+{
+	const struct opts *o = c->w->o;
+	char *csr = NULL, host[64];
+	struct discovery d;
+	long long n = __atomic_fetch_add(&g_enroll_next, 1, __ATOMIC_ACQ_REL);
+
+	free(c->req);
+	c->req = NULL;
+	EVP_PKEY_free(c->key);
+	c->key = NULL;
+	if (n >= o->count) {
+		c->dead = 1;
+		return -1;
+	}
+	c->serial = (int)n + 1;
+	memset(&d, 0, sizeof(d));
+	snprintf(host, sizeof(host), "load-%06d", c->serial);
+	str_copy(d.hostname, sizeof(d.hostname), host);
+	snprintf(d.hardware_id, sizeof(d.hardware_id), "loadgen-hw-%012d",
+	    c->serial);
+	str_copy(d.os, sizeof(d.os), "Debian GNU/Linux 12");
+	str_copy(d.kernel, sizeof(d.kernel), "Linux");
+	str_copy(d.agent_version, sizeof(d.agent_version), "loadgen");
+	c->key = pki_key_new_ec();
+	if (c->key == NULL || pki_csr_make(c->key, host, &csr) == NULL) {
+		c->w->errors[E_TLS]++;
+		return -1;
+	}
+	c->req = enroll_request_build(o->token, csr, &d);
+	free(csr);
+	if (c->body == NULL)
+		c->body = evbuffer_new();
+	evbuffer_drain(c->body, evbuffer_get_length(c->body));
+	return c->req != NULL ? 0 : -1;
+}
+
+/* Enroll: writes OUT/eN/{key.pem,cert.pem} from an issued answer. */
+static int
+enroll_save(struct conn *c)
+{
+	const struct opts *o = c->w->o;
+	size_t len = evbuffer_get_length(c->body);
+	char dir[4096], path[4200], err[ERRMSG_MAX];
+	const char *cert, *status;
+	json_t *doc;
+	int r = -1;
+
+	doc = json_loadb((const char *)evbuffer_pullup(c->body, -1), len, 0,
+	    NULL);
+	cert = json_string_value(json_object_get(doc, "certificate"));
+	status = json_string_value(json_object_get(doc, "status"));
+	if (cert == NULL || status == NULL || strcmp(status, "issued") != 0)
+		goto out;
+	snprintf(dir, sizeof(dir), "%s/e%06d", o->out, c->serial);
+	if (dir_make(dir, 0700, err) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/key.pem", dir);
+	r = pki_key_write(path, c->key, err);
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	if (r == 0)
+		r = file_write_atomic(path, cert, strlen(cert), 0600, err);
+out:
+	json_decref(doc);
+	return r;
+}
+
 /* Idle: opens the next connection of this thread, if any is left. */
 static void
 open_next(struct worker *w)
@@ -508,7 +642,18 @@ worker_main(void *arg)
 	struct timeval tv = {w->o->duration, 0}, tick = {0, 100000};
 	int i;
 
-	if (w->o->sc == SC_IDLE) {
+	if (w->o->sc == SC_ENROLL) {
+		for (i = 0; i < w->nconn; i++) {
+			if (enroll_prepare(&w->c[i]) == 0) {
+				w->active++;
+				conn_start(&w->c[i]);
+			}
+		}
+		if (w->active == 0)
+			return NULL;
+		w->stop_ev = evtimer_new(w->base, on_stop, w);
+		evtimer_add(w->stop_ev, &tv);
+	} else if (w->o->sc == SC_IDLE) {
 		for (i = 0; i < OPEN_AHEAD; i++)
 			open_next(w);
 		w->stop_ev = event_new(w->base, -1, EV_PERSIST, on_check_stop,
@@ -717,7 +862,9 @@ usage(void)
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
 	    "           [--server-pid PID[,PID...]] [--json]\n"
 	    "       idle: [--trigger COMMAND] [--hold SECONDS] (connections "
-	    "held open)\n");
+	    "held open)\n"
+	    "       enroll --token T --out DIR --count N (new identities, "
+	    "no --ids)\n");
 }
 
 
@@ -803,6 +950,12 @@ main(int argc, char **argv)
 			}
 		} else if (strcmp(a, "--trigger") == 0)
 			o.trigger = v;
+		else if (strcmp(a, "--token") == 0)
+			o.token = v;
+		else if (strcmp(a, "--out") == 0)
+			o.out = v;
+		else if (strcmp(a, "--count") == 0)
+			o.count = (int)number(v, 1, 10000000);
 		else if (strcmp(a, "--hold") == 0)
 			o.hold = (int)number(v, 0, 3600);
 		else {
@@ -820,16 +973,34 @@ main(int argc, char **argv)
 		o.sc = SC_RESUME;
 	else if (strcmp(o.scenario, "idle") == 0)
 		o.sc = SC_IDLE;
+	else if (strcmp(o.scenario, "enroll") == 0)
+		o.sc = SC_ENROLL;
 	else {
 		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
 		    o.scenario);
 		return 2;
 	}
 	o.etag = o.sc == SC_POLICY;
+	if (o.sc == SC_ENROLL) {
+		char err[ERRMSG_MAX];
+
+		o.path = "/v1/enroll";
+		if (dir_make(o.out, 0700, err) < 0) {
+			fprintf(stderr, "steward-loadgen: %s\n", err);
+			return 1;
+		}
+	}
 	if (o.sc == SC_IDLE && strcmp(o.path, "/v1/policy") == 0)
 		o.path = "/v1/notify?wait=3600";
+	if (o.sc == SC_ENROLL &&
+	    (o.token == NULL || o.out == NULL || o.count < 1)) {
+		fprintf(stderr, "steward-loadgen: enroll needs --token, --out "
+				"and --count\n");
+		return 2;
+	}
 	if (o.host[0] == '\0' || o.ca == NULL ||
-	    (o.ids == NULL && (o.cert == NULL || o.key == NULL)) ||
+	    (o.sc != SC_ENROLL && o.ids == NULL &&
+		(o.cert == NULL || o.key == NULL)) ||
 	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 ||
 	    o.threads > 64 || o.duration < 1 || o.duration > 3600 ||
 	    o.hold < 0) {
@@ -933,6 +1104,10 @@ main(int argc, char **argv)
 			if (ws[i].c[k].bev != NULL)
 				bufferevent_free(ws[i].c[k].bev);
 			SSL_SESSION_free(ws[i].c[k].session);
+			free(ws[i].c[k].req);
+			EVP_PKEY_free(ws[i].c[k].key);
+			if (ws[i].c[k].body != NULL)
+				evbuffer_free(ws[i].c[k].body);
 		}
 		free(ws[i].c);
 		if (ws[i].stop_ev != NULL)
