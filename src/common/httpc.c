@@ -1,6 +1,7 @@
 /* httpc.c - the HTTPS client of the agent and stewardctl (libcurl + OpenSSL). */
 #include "httpc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,66 @@ void
 httpc_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* One handle per thread, kept between requests: requests to the same site
+ * with the same credentials then share one keep-alive connection (one TLS
+ * handshake per run of the agent instead of one per request). */
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+
+static void
+handle_free(void *h)
+{
+	curl_easy_cleanup(h);
+}
+
+static void
+handle_free_main(void)
+{
+	CURL *c = pthread_getspecific(handle_key);
+
+	if (c != NULL) {
+		pthread_setspecific(handle_key, NULL);
+		curl_easy_cleanup(c);
+	}
+}
+
+static void
+handle_key_init(void)
+{
+	if (pthread_key_create(&handle_key, handle_free) == 0)
+		atexit(handle_free_main);
+}
+
+/* A handle for one request; reuse only where every request of the thread
+ * presents the same trust anchor and certificate (not while pinning). */
+static CURL *
+handle_get(int reuse)
+{
+	CURL *c;
+
+	if (!reuse)
+		return curl_easy_init();
+	pthread_once(&handle_once, handle_key_init);
+	c = pthread_getspecific(handle_key);
+	if (c != NULL) {
+		curl_easy_reset(c);
+		return c;
+	}
+	c = curl_easy_init();
+	if (c != NULL && pthread_setspecific(handle_key, c) != 0) {
+		curl_easy_cleanup(c);
+		c = NULL;
+	}
+	return c;
+}
+
+static void
+handle_put(CURL *c, int reuse)
+{
+	if (!reuse)
+		curl_easy_cleanup(c);
 }
 
 static size_t
@@ -167,9 +228,10 @@ httpc_request_raw(const char *method, const char *url,
 	char curlerr[CURL_ERROR_SIZE] = "";
 	CURL *c;
 	CURLcode rc;
+	int reuse = tls->ca_pem != NULL;
 
 	memset(resp, 0, sizeof(*resp));
-	c = curl_easy_init();
+	c = handle_get(reuse);
 	if (c == NULL)
 		return err_set(err, "cannot start an HTTP request");
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -195,7 +257,7 @@ httpc_request_raw(const char *method, const char *url,
 		curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, pin_ctx);
 		curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &pin);
 	} else {
-		curl_easy_cleanup(c);
+		handle_put(c, reuse);
 		return err_set(err, "no trust anchor for %s", url);
 	}
 	if (tls->crl_file != NULL)
@@ -228,7 +290,7 @@ httpc_request_raw(const char *method, const char *url,
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
+	handle_put(c, reuse);
 	resp->pin_failed = pin.failed;
 	resp->pinned_ca = pin.ca_pem;
 	if (rc != CURLE_OK) {

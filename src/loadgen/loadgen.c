@@ -63,6 +63,7 @@ struct opts {
 	int npids;
 	const char *trigger; /* idle: the command that should answer all */
 	int hold;            /* idle: seconds to settle before measuring */
+	const char *verify_name; /* the server's DNS name, when not its IP */
 	const char *token;   /* enroll: a token with uses enough */
 	const char *out;     /* enroll: where identities are written */
 	int count;           /* enroll: how many */
@@ -488,7 +489,11 @@ conn_start(struct conn *c)
 		c->w->errors[E_TLS]++;
 		return;
 	}
-	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->w->o->host);
+	if (c->w->o->verify_name != NULL)
+		SSL_set1_host(ssl, c->w->o->verify_name);
+	else
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    c->w->o->host);
 	/* Past one source address's ports, the next 127.0.0.x. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && c->w->sa.sin_addr.s_addr == htonl(0x7f000001)) {
@@ -860,7 +865,8 @@ usage(void)
 	    "https://IP:PORT --ca FILE\n"
 	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
-	    "           [--server-pid PID[,PID...]] [--json]\n"
+	    "           [--server-pid PID[,PID...]] [--verify-name DNSNAME] "
+	    "[--json]\n"
 	    "       idle: [--trigger COMMAND] [--hold SECONDS] (connections "
 	    "held open)\n"
 	    "       enroll --token T --out DIR --count N (new identities, "
@@ -952,6 +958,8 @@ main(int argc, char **argv)
 			o.trigger = v;
 		else if (strcmp(a, "--token") == 0)
 			o.token = v;
+		else if (strcmp(a, "--verify-name") == 0)
+			o.verify_name = v;
 		else if (strcmp(a, "--out") == 0)
 			o.out = v;
 		else if (strcmp(a, "--count") == 0)
