@@ -10,7 +10,7 @@ B=$(pwd)/build-release
 W=$(mktemp -d /tmp/steward-bench.XXXXXX)
 SPID=""
 PEER_STOP=""
-trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; if [ -n "$PEER_STOP" ]; then $PEER_STOP; fi; rm -rf "$W"' EXIT
+trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; if [ -n "$PEER_STOP" ]; then eval "$PEER_STOP"; fi; rm -rf "$W"' EXIT
 
 # bench_site "settings lines": init, configure, start.
 bench_site() {

@@ -54,6 +54,8 @@ def machine():
         "libevent": text("pkg-config --modversion libevent"),
         "steward": text("git describe --always --dirty 2>/dev/null"),
         "nginx": text("cat %s/nginx.version 2>/dev/null" % R),
+        "puppetserver": text("cat %s/puppet.version 2>/dev/null" % R),
+        "cfengine": text("cat %s/cfengine.version 2>/dev/null" % R),
     }
 
 
@@ -76,6 +78,14 @@ def main():
     if si and ni and ni.get("rss_per_connection_bytes"):
         p3["ratio"] = si["rss_per_connection_bytes"] / ni["rss_per_connection_bytes"]
     out["measures"]["p3_idle"] = p3
+    pc, sc = load("p4_catalog.puppet.json"), load("p4_catalog.steward.json")
+    pa, ca, sa = (load("p4_agent.puppet.json"), load("p4_agent.cfengine.json"),
+                  load("p4_agent.steward.json"))
+    p4 = {"catalog": {"puppet": pc, "steward": sc, "goal": 1000.0, "ratio": None},
+          "agent": {"puppet": pa, "cfengine": ca, "steward": sa, "goal": 0.1}}
+    if pc and sc and pc.get("rps"):
+        p4["catalog"]["ratio"] = sc["rps"] / pc["rps"]
+    out["measures"]["p4"] = p4
     agent = load("agent.json")
     enroll = load("enroll.json")
     out["agent"] = agent
@@ -105,6 +115,18 @@ def main():
         if "all_answered_ms" in si:
             lines.append("| P3 fetch policy now: all %d held long-polls answered | %.0f ms (p50 %.0f) | | (≤ 2 s at 100,000) | | |" % (
                 si["answered_after_trigger"], si["all_answered_ms"], si["answer_p50_ms"]))
+    if sc:
+        lines.append("| P4 Steward policy (full document) vs Puppet Server catalog, 8 keep-alive connections | %s | %s | %s (≥ 1000) | %s / %s | %s / %s |" % (
+            fmt_rps(sc), "%.1f" % pc["rps"] if pc else "-",
+            "%.0f" % p4["catalog"]["ratio"] if p4["catalog"]["ratio"] else "-",
+            fmt_cpu(sc), fmt_cpu(pc), fmt_p99(sc), fmt_p99(pc)))
+    if sa:
+        def cost(x):
+            return "%.3f s wall, %.3f s CPU" % (x["wall_s"], x["cpu_s"]) if x else "-"
+        lines.append("| P4 agent check-in: `steward-agent run --once` vs `puppet agent -t` | %s | %s | %s | | |" % (
+            cost(sa), cost(pa), "%.3f wall" % (sa["wall_s"] / pa["wall_s"]) if pa else "-"))
+        lines.append("| P4 agent check-in: vs CFEngine `cf-agent -K` update run | %s | %s | %s (≤ 0.1) | | |" % (
+            cost(sa), cost(ca), "%.2f wall, %.2f CPU" % (sa["wall_s"] / ca["wall_s"], sa["cpu_s"] / ca["cpu_s"]) if ca else "-"))
     if agent:
         lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
             agent["run_once_wall_s"], agent["run_once_cpu_s"]))
@@ -116,11 +138,13 @@ def main():
             enroll["rps"], fmt_cpu(enroll), fmt_p99(enroll)))
     md = "\n".join(lines) + "\n"
     mc = out["machine"]
-    header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s. "
+    header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s; "
+              "Puppet Server %s; %s. "
               "Load generator: steward-loadgen on the same machine, %s s per "
               "measurement, %s keep-alive connections (8 for handshakes), %s "
               "identities.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
                                    mc["openssl"], mc["steward"], mc["nginx"] or "-",
+                                   mc["puppetserver"] or "-", mc["cfengine"] or "CFEngine -",
                                    SECS, CONNS, AGENTS))
     with open(os.path.join(R, "latest.md"), "w") as f:
         f.write(header + md)

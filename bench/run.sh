@@ -95,6 +95,7 @@ if [ -n "$NGINX" ]; then
 	"$LG" idle --url "$NGINX" --ca "$CA" --ids "$W/ids" --path /policy \
 		--connections "$IDLE" --server-pid "$NPIDS" --hold 3 \
 		>"$R/p3_idle.nginx.json" || note "   (failed: $(cat "$R/p3_idle.nginx.json"))"
+	sh bench/peers/nginx.sh stop "$W"
 fi
 
 # The agent: idle RSS of a running agent, and one check-in with the policy
@@ -127,6 +128,64 @@ p.wait()
 print(json.dumps({"run_once_wall_s": runs[2][0], "run_once_cpu_s": runs[2][1],
                   "idle_rss_kb": rss}))
 PY
+
+# P4: Puppet Server's catalog requests against Steward's policy requests
+# (same load generator, keep-alive, 8 connections), and the agent cost of a
+# check-in: puppet agent -t, and CFEngine's cf-agent -K update run pulling
+# from cf-serverd.
+cost() {
+	# cost NAME COMMAND...: median wall and CPU seconds of 5 runs.
+	name=$1
+	shift
+	python3 - "$@" >"$R/$name.json" <<'PY'
+import json, resource, subprocess, sys
+runs = []
+for _ in range(5):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    import time
+    t0 = time.monotonic()
+    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    t1 = time.monotonic()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    runs.append((t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)))
+runs.sort()
+print(json.dumps({"wall_s": runs[2][0], "cpu_s": runs[2][1]}))
+PY
+}
+if [ -z "${BENCH_NO_PEERS:-}" ]; then
+	note "== Puppet Server (Debian's puppetserver), loopback only"
+	if sh bench/peers/puppet.sh install && sh bench/peers/puppet.sh start "$W"; then
+		PEER_STOP="${PEER_STOP:+$PEER_STOP; }sh bench/peers/puppet.sh stop $W"
+		PS=/var/lib/puppet/ssl
+		note "-- p4_catalog: puppet"
+		"$LG" get --url https://127.0.0.1:8140 --verify-name localhost \
+			--ca "$PS/certs/ca.pem" --cert "$PS/certs/localhost.pem" \
+			--key "$PS/private_keys/localhost.pem" \
+			--path "/puppet/v3/catalog/localhost?environment=production" \
+			--connections 8 --duration "$SECS" \
+			--server-pid "$(cat "$W/puppetserver.pid")" --json \
+			>"$R/p4_catalog.puppet.json" || note "   (failed: $(cat "$R/p4_catalog.puppet.json"))"
+		note "-- p4_agent: puppet agent -t"
+		cost p4_agent.puppet puppet agent -t --http_keepalive_timeout 0
+		puppetserver --version 2>/dev/null | tail -n 1 >"$R/puppet.version" || true
+		sh bench/peers/puppet.sh stop "$W"
+	else
+		note "   Puppet Server could not be set up"
+	fi
+	note "== CFEngine (Debian's cfengine3), cf-serverd on loopback"
+	if sh bench/peers/cfengine.sh install && sh bench/peers/cfengine.sh start "$W" "$(free_port)"; then
+		PEER_STOP="${PEER_STOP:+$PEER_STOP; }sh bench/peers/cfengine.sh stop $W"
+		note "-- p4_agent: cf-agent -K update run"
+		cost p4_agent.cfengine sh bench/peers/cfengine.sh run "$W"
+		cf-agent --version 2>/dev/null | head -n 1 >"$R/cfengine.version" || true
+		sh bench/peers/cfengine.sh stop "$W"
+	else
+		note "   CFEngine could not be set up"
+	fi
+fi
+note "-- p4_catalog: steward (8 connections, full signed document and ETag poll)"
+run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
+cost p4_agent.steward "$B/steward-agent" run --state "$W/agents/a2" --once
 
 python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" >"$R/table.txt"
 cat "$R/table.txt"

@@ -86,6 +86,7 @@ struct conn {
 	long long status;
 	size_t body_left;
 	int in_body;
+	int chunked, chunk_crlf, chunk_last; /* chunked body state */
 	int idx;      /* position over all connections (source address) */
 	char *req;    /* enroll: this enrollment's request body */
 	EVP_PKEY *key; /* enroll: its key */
@@ -238,7 +239,8 @@ send_request(struct conn *c)
 		return;
 	}
 
-	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n%s", o->path,
+	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
+				 "Accept: */*\r\n%s", o->path,
 	    o->host, o->port,
 	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME ? "Connection: close\r\n"
 							: "");
@@ -310,6 +312,7 @@ parse_head(struct conn *c, const char *h, size_t len)
 {
 	const char *line = h, *end = h + len, *nl;
 	long long clen = -1;
+	int chunked = 0;
 
 	if (len < 12 || strncmp(h, "HTTP/1.1 ", 9) != 0)
 		return -1;
@@ -319,6 +322,10 @@ parse_head(struct conn *c, const char *h, size_t len)
 
 		if (n > 16 && strncasecmp(line, "Content-Length:", 15) == 0)
 			clen = strtoll(line + 15, NULL, 10);
+		else if (n > 18 &&
+		    strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
+		    strstr(line, "chunked") != NULL && strstr(line, "chunked") < nl)
+			chunked = 1;
 		else if (n > 6 && strncasecmp(line, "ETag:", 5) == 0) {
 			const char *v = line + 5;
 			size_t vl;
@@ -337,10 +344,68 @@ parse_head(struct conn *c, const char *h, size_t len)
 	}
 	if (c->status == 304 || c->status == 204)
 		clen = 0;
+	c->chunked = 0;
+	if (clen < 0 && chunked) {
+		c->chunked = 1; /* sizes come with each chunk */
+		clen = 0;
+	}
 	if (clen < 0)
-		return -1; /* this tool reads Content-Length bodies only */
+		return -1; /* neither a length nor chunks */
 	c->body_left = (size_t)clen;
 	return 0;
+}
+
+/* Reads chunked body framing: 1 when the body is complete, 0 when more is
+ * needed, -1 on a malformed chunk. Data bytes are drained or kept. */
+static int
+read_chunks(struct conn *c, struct evbuffer *in)
+{
+	for (;;) {
+		size_t have = evbuffer_get_length(in), n;
+		char line[32], *end;
+		unsigned long long size;
+		struct evbuffer_ptr p;
+
+		if (c->body_left > 0) {
+			n = have < c->body_left ? have : c->body_left;
+			if (c->body != NULL)
+				evbuffer_remove_buffer(in, c->body, n);
+			else
+				evbuffer_drain(in, n);
+			c->body_left -= n;
+			c->w->bytes += (long long)n;
+			if (c->body_left > 0)
+				return 0;
+			c->chunk_crlf = 1;
+			continue;
+		}
+		if (c->chunk_crlf) {
+			if (evbuffer_get_length(in) < 2)
+				return 0;
+			evbuffer_drain(in, 2);
+			c->chunk_crlf = 0;
+			if (c->chunk_last)
+				return 1;
+			continue;
+		}
+		p = evbuffer_search(in, "\r\n", 2, NULL);
+		if (p.pos < 0)
+			return have > sizeof(line) ? -1 : 0;
+		if ((size_t)p.pos >= sizeof(line))
+			return -1;
+		evbuffer_remove(in, line, (size_t)p.pos + 2);
+		line[p.pos] = '\0';
+		size = strtoull(line, &end, 16);
+		if (end == line || size > (1ULL << 30))
+			return -1;
+		if (size == 0) {
+			/* The last chunk; no trailers expected. */
+			c->chunk_last = 1;
+			c->chunk_crlf = 1;
+			continue;
+		}
+		c->body_left = (size_t)size;
+	}
 }
 
 static void
@@ -372,8 +437,18 @@ on_read(struct bufferevent *bev, void *arg)
 				return;
 			}
 			c->in_body = 1;
+			c->chunk_crlf = c->chunk_last = 0;
 		}
-		if (c->body_left > 0) {
+		if (c->chunked) {
+			int done = read_chunks(c, in);
+
+			if (done < 0) {
+				conn_fail(c, E_PARSE);
+				return;
+			}
+			if (done == 0)
+				return;
+		} else if (c->body_left > 0) {
 			size_t have = evbuffer_get_length(in);
 			size_t take = have < c->body_left ? have : c->body_left;
 
