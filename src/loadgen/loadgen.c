@@ -1054,7 +1054,8 @@ main(int argc, char **argv)
 		o.sc = SC_HANDSHAKE;
 	else if (strcmp(o.scenario, "resume") == 0)
 		o.sc = SC_RESUME;
-	else if (strcmp(o.scenario, "idle") == 0)
+	else if (strcmp(o.scenario, "idle") == 0 ||
+	    strcmp(o.scenario, "notify-idle") == 0)
 		o.sc = SC_IDLE;
 	else if (strcmp(o.scenario, "enroll") == 0)
 		o.sc = SC_ENROLL;
