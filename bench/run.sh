@@ -8,6 +8,8 @@
 # alive connections, default 32), BENCH_IDLE (identities enrolled by the
 # load generator, and idle connections for P3: default 10000; 100000 with
 # BENCH_LARGE=1), BENCH_NO_PEERS=1 to measure Steward alone.
+# Before anything starts: the server and the load generator inherit it.
+ulimit -n 1048576 2>/dev/null || ulimit -n 262144 2>/dev/null || true
 . "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
@@ -16,7 +18,6 @@ IDLE=${BENCH_IDLE:-10000}
 LG="$B/steward-loadgen"
 R=$W/results
 mkdir -p "$R" bench/results
-ulimit -n 1048576 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 note() { printf '%s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
