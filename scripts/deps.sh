@@ -3,7 +3,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-dev
-libssl-dev openssl libevent-dev libcurl4-openssl-dev libsqlite3-dev sqlite3
+libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
 libjansson-dev libcmocka-dev libpq-dev curl strace python3 bc"
 
 missing=""

@@ -1,4 +1,4 @@
-/* httpc.h - the HTTPS client of the agent and stewardctl (libcurl): mutual
+/* httpc.h - the HTTPS client of the agent and stewardctl (OpenSSL): mutual
  * TLS with the site CA, or, before the device has it, pinning to the CA
  * fingerprint its enrollment token carries. */
 #ifndef STEWARD_HTTPC_H
