@@ -11,6 +11,8 @@ W=$(mktemp -d /tmp/steward-bench.XXXXXX)
 SPID=""
 PEER_STOP=""
 trap 'if [ -n "$SPID" ]; then kill $SPID 2>/dev/null; wait $SPID 2>/dev/null; fi; if [ -n "$PEER_STOP" ]; then eval "$PEER_STOP"; fi; rm -rf "$W"' EXIT
+# A signal ends the script through its EXIT trap (dash skips it otherwise).
+trap 'exit 1' INT TERM HUP
 
 # bench_site "settings lines": init, configure, start.
 bench_site() {

@@ -127,6 +127,14 @@ def main():
             cost(sa), cost(pa), "%.3f wall" % (sa["wall_s"] / pa["wall_s"]) if pa else "-"))
         lines.append("| P4 agent check-in: vs CFEngine `cf-agent -K` update run | %s | %s | %s (≤ 0.1) | | |" % (
             cost(sa), cost(ca), "%.2f wall, %.2f CPU" % (sa["wall_s"] / ca["wall_s"], sa["cpu_s"] / ca["cpu_s"]) if ca else "-"))
+    for sc, what in (("inventory", "inventory reports (full, then deltas)"),
+                     ("status", "status batches of 10 messages"),
+                     ("mixed", "mixed steady state (heartbeat, policy, health, status, inventory)")):
+        x = load("reports_%s.steward.json" % sc)
+        out["measures"]["reports_" + sc] = x
+        if x:
+            lines.append("| Steward alone: %s, 16 connections | %s | | | %s / - | %s / - |" % (
+                what, fmt_rps(x), fmt_cpu(x), fmt_p99(x)))
     if agent:
         lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
             agent["run_once_wall_s"], agent["run_once_cpu_s"]))

@@ -23,7 +23,8 @@ note() { printf '%s\n' "$*" >&2; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 note "== Steward site (approval all); $IDLE identities enrolled by the load generator"
-bench_site 'log_level = warning\nnotify_hold = 30m\n'
+# Rate limits off for the report scenarios: they measure capacity.
+bench_site 'log_level = warning\nnotify_hold = 30m\nstatus_rate = 1000000\nstatus_burst = 1000000\nstatus_site_rate = 1000000\n'
 bench_agents 2 "$W/agents"
 CA="$W/site/ca/ca.crt"
 # The server's processes: stewardd and its signer.
@@ -82,6 +83,15 @@ if [ -n "$NGINX" ]; then
 	run p2_handshake nginx handshake "$NGINX" /policy "$NPIDS" --connections 8
 	run p2_resume nginx resume "$NGINX" /policy "$NPIDS" --connections 8
 fi
+
+# Device reports, Steward alone (no peer has them): inventory (a full
+# report, then deltas), status batches, and the mixed steady state.
+note "-- reports: inventory, status, mixed (16 connections)"
+for sc in inventory status mixed; do
+	"$LG" "$sc" --url "$URL" --ca "$CA" --ids "$W/ids" --connections 16 \
+		--duration "$SECS" --server-pid "$SPIDS" --json \
+		>"$R/reports_$sc.steward.json" || note "   ($sc failed)"
+done
 
 # P3: idle connections. Steward holds notification long-polls, then "fetch
 # policy now" to every client answers them; nginx holds idle keep-alive

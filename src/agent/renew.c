@@ -262,6 +262,32 @@ out:
 	return r;
 }
 
+/* 1 when the stored CRL is current; a stale one would lock the device out
+ * of its own site, so it is not used (and, when say is set, says so). */
+static int
+crl_current(struct agent_state *s, const char *path, int say)
+{
+	char *pem = state_read(s, AGENT_CRL, NULL);
+	X509_CRL *crl = NULL;
+	BIO *b;
+	int ok;
+
+	if (pem == NULL)
+		return 0;
+	b = BIO_new_mem_buf(pem, -1);
+	crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	ok = crl && X509_CRL_get0_nextUpdate(crl) &&
+	    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) > 0;
+	if (crl && !ok && say)
+		log_warn("the site's CRL in %s is past its nextUpdate; "
+			 "continuing without it",
+		    path);
+	X509_CRL_free(crl);
+	free(pem);
+	return ok;
+}
+
 const char *
 agent_crl(struct agent_state *s, const struct identity *id, char *path,
     size_t size)
@@ -269,47 +295,38 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
 	    NULL};
 	struct httpc_resp resp;
-	char url[400], err[ERRMSG_MAX], *pem = NULL;
+	char url[400], err[ERRMSG_MAX], *pem = NULL, *old;
 	const unsigned char *p;
 	X509_CRL *crl = NULL;
 	X509 *ca = NULL;
-	int ok = 0;
 
 	state_path(s, AGENT_CRL, path, size);
 	str_fmt(url, sizeof(url), "%s/v1/crl", s->url);
+	/* Fetched over the connection the run's other requests use (with the
+	 * CRL held so far), so a run makes one handshake. */
+	if (crl_current(s, path, 0))
+		tls.crl_file = path;
 	if (httpc_request("GET", url, &tls, NULL, NULL, &resp, err) == 0 &&
 	    resp.status == 200) {
 		p = (const unsigned char *)resp.body;
 		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
 		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);
-		/* Only a CRL the site CA signed replaces the one we have. */
+		/* Only a CRL the site CA signed replaces the one we have, and
+		 * only when it differs (a new file means a new connection). */
 		if (crl && ca && X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1 &&
 		    X509_NAME_cmp(X509_CRL_get_issuer(crl),
 			X509_get_subject_name(ca)) == 0 &&
-		    (pem = pki_crl_to_pem(crl)) != NULL)
-			file_write_atomic(path, pem, strlen(pem), 0644, NULL);
+		    (pem = pki_crl_to_pem(crl)) != NULL) {
+			old = state_read(s, AGENT_CRL, NULL);
+			if (old == NULL || strcmp(old, pem) != 0)
+				file_write_atomic(path, pem, strlen(pem), 0644,
+				    NULL);
+			free(old);
+		}
 		free(pem);
 		X509_CRL_free(crl);
 		X509_free(ca);
-		crl = NULL;
 	}
 	httpc_resp_free(&resp);
-	/* Use the stored CRL while it is current; a stale one would lock the
-	 * device out of its own site, so it is dropped with a warning. */
-	pem = state_read(s, AGENT_CRL, NULL);
-	if (pem != NULL) {
-		BIO *b = BIO_new_mem_buf(pem, -1);
-
-		crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
-		BIO_free(b);
-		ok = crl && X509_CRL_get0_nextUpdate(crl) &&
-		    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) > 0;
-		if (crl && !ok)
-			log_warn("the site's CRL in %s is past its nextUpdate; "
-				 "continuing without it",
-			    path);
-		X509_CRL_free(crl);
-		free(pem);
-	}
-	return ok ? path : NULL;
+	return crl_current(s, path, 1) ? path : NULL;
 }

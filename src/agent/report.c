@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -13,6 +14,7 @@
 #include "common/util.h"
 
 #define AGENT_INVENTORY "inventory.json"
+#define AGENT_INVENTORY_DUE "inventory.due"
 #define INVENTORY_INTERVAL 86400
 
 /* inventory.json: {"seq", "sent_at", "next_due", "classes"} of the last
@@ -50,6 +52,44 @@ inv_state_save(struct agent_state *s, int64_t seq, json_t *classes,
 	state_path(s, AGENT_INVENTORY, path, sizeof(path));
 	r = file_write_atomic(path, text, strlen(text), 0600, err);
 	free(text);
+	if (r == 0) {
+		char due[32];
+
+		/* When the next report is due, apart: a check-in reads this
+		 * small file, not the whole last inventory. */
+		str_fmt(due, sizeof(due), "%lld\n", (long long)next);
+		state_path(s, AGENT_INVENTORY_DUE, path, sizeof(path));
+		r = file_write_atomic(path, due, strlen(due), 0600, err);
+	}
+	return r;
+}
+
+/* 1 when the inventory.due file says the next report is not due yet. It
+ * caches inventory.json's next_due: written after it, or it is stale. */
+static int
+inv_not_due(struct agent_state *s)
+{
+	char path[PATH_MAX], *text;
+	struct stat due, inv;
+	int64_t next;
+	int r;
+
+	state_path(s, AGENT_INVENTORY_DUE, path, sizeof(path));
+	if (stat(path, &due) < 0)
+		return 0;
+	state_path(s, AGENT_INVENTORY, path, sizeof(path));
+	if (stat(path, &inv) == 0 &&
+	    (inv.st_mtim.tv_sec > due.st_mtim.tv_sec ||
+		(inv.st_mtim.tv_sec == due.st_mtim.tv_sec &&
+		    inv.st_mtim.tv_nsec > due.st_mtim.tv_nsec)))
+		return 0;
+	text = state_read(s, AGENT_INVENTORY_DUE, NULL);
+	if (text == NULL)
+		return 0;
+	text[strcspn(text, "\n")] = '\0';
+	r = parse_int64(text, 0, INT64_MAX / 2, &next) == 0 &&
+	    now_unix() < next;
+	free(text);
 	return r;
 }
 
@@ -81,11 +121,14 @@ agent_inventory(struct agent_state *s, const struct identity *id,
     const char *crl, int force, char *err)
 {
 	const char *root = getenv("STEWARD_ROOT");
-	json_t *st = inv_state_load(s), *cur, *doc, *answer = NULL;
+	json_t *st, *cur, *doc, *answer = NULL;
 	int64_t seq = 0;
 	long status = 0;
 	int full, r = -1;
 
+	if (!force && inv_not_due(s))
+		return 0;
+	st = inv_state_load(s);
 	if (st != NULL) {
 		seq = json_integer_value(json_object_get(st, "seq"));
 		if (!force && now_unix() < json_integer_value(json_object_get(

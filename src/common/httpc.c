@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -528,23 +529,30 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 static void
 conn_key_of(const struct target *t, const struct httpc_tls *tls, char *out)
 {
-	char *text;
+	char *text, crlid[96] = "";
 	size_t len;
+	struct stat sb;
+
+	/* A CRL file that changed means a connection checked against it. */
+	if (tls->crl_file != NULL && stat(tls->crl_file, &sb) == 0)
+		snprintf(crlid, sizeof(crlid), "%llu.%llu.%lld.%ld",
+		    (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
+		    (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
 
 	len = strlen(t->host) + strlen(t->port) + 8 +
 	    (tls->ca_pem ? strlen(tls->ca_pem) : 0) +
 	    (tls->cert_pem ? strlen(tls->cert_pem) : 0) +
 	    (tls->key_pem ? strlen(tls->key_pem) : 0) +
-	    (tls->crl_file ? strlen(tls->crl_file) : 0);
+	    (tls->crl_file ? strlen(tls->crl_file) : 0) + strlen(crlid);
 	text = malloc(len + 1);
 	if (text == NULL) {
 		str_copy(out, PKI_FPR_HEX, "-");
 		return;
 	}
-	snprintf(text, len + 1, "%s|%s|%s|%s|%s|%s", t->host, t->port,
+	snprintf(text, len + 1, "%s|%s|%s|%s|%s|%s%s", t->host, t->port,
 	    tls->ca_pem ? tls->ca_pem : "", tls->cert_pem ? tls->cert_pem : "",
 	    tls->key_pem ? tls->key_pem : "",
-	    tls->crl_file ? tls->crl_file : "");
+	    tls->crl_file ? tls->crl_file : "", crlid);
 	pki_sha256_hex(text, strlen(text), out);
 	OPENSSL_cleanse(text, len);
 	free(text);

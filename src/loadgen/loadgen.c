@@ -47,7 +47,13 @@
 #define HEADER_MAX 16384
 
 enum scenario { SC_POLICY, SC_GET, SC_HANDSHAKE, SC_RESUME, SC_IDLE,
-	SC_ENROLL };
+	SC_ENROLL, SC_INVENTORY, SC_STATUS, SC_MIXED };
+
+/* What a device sends, for the report scenarios. */
+enum rkind { RK_POLICY, RK_HEARTBEAT, RK_HEALTH, RK_STATUS, RK_INVENTORY };
+
+#define INV_PACKAGES 200 /* packages in a full inventory report */
+#define STATUS_BATCH 10  /* messages per status batch */
 
 #define SOURCE_SPAN 30000  /* connections per 127.0.0.x source address */
 #define OPEN_AHEAD 64      /* handshakes in flight per thread (idle) */
@@ -92,6 +98,12 @@ struct conn {
 	EVP_PKEY *key; /* enroll: its key */
 	int serial;   /* enroll: its number */
 	struct evbuffer *body; /* enroll: the answer's body */
+	enum rkind kind;  /* reports: what the request in flight is */
+	int64_t seq;      /* inventory: the last report the site applied */
+	int64_t sent_seq; /* inventory: the one in flight */
+	int need_full;    /* inventory: the site asked for a full report */
+	int64_t uid;      /* status, health: the sender's own numbering */
+	const char *hwid; /* heartbeat: the identity's hardware id */
 	int opened;   /* idle: established and asked */
 	int dead;     /* idle: failed; not reopened */
 };
@@ -122,6 +134,7 @@ static volatile int g_stop, g_triggered;
 static struct timespec g_trigger_at;
 
 static SSL_CTX **ctxs;
+static char **hwids; /* per identity, from its hwid file, or NULL */
 static int nctx;
 
 static double
@@ -174,6 +187,7 @@ load_identities(const struct opts *o)
 	DIR *d;
 
 	ctxs = calloc(IDS_MAX, sizeof(*ctxs));
+	hwids = calloc(IDS_MAX, sizeof(*hwids));
 	if (ctxs == NULL)
 		return -1;
 	if (o->sc == SC_ENROLL) {
@@ -193,7 +207,9 @@ load_identities(const struct opts *o)
 		    strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL && nctx < IDS_MAX) {
+	/* Connections take identities round-robin: more than one per
+	 * connection would never be used. */
+	while ((de = readdir(d)) != NULL && nctx < IDS_MAX && nctx < o->conns) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(cert, sizeof(cert), "%s/%s/cert.pem", o->ids,
@@ -205,6 +221,10 @@ load_identities(const struct opts *o)
 			closedir(d);
 			return -1;
 		}
+		snprintf(cert, sizeof(cert), "%s/%s/hwid", o->ids, de->d_name);
+		if (hwids != NULL &&
+		    file_read(cert, 200, &hwids[nctx], NULL, NULL) == 0)
+			hwids[nctx][strcspn(hwids[nctx], "\r\n")] = '\0';
 		nctx++;
 	}
 	closedir(d);
@@ -217,8 +237,139 @@ load_identities(const struct opts *o)
 
 static void conn_start(struct conn *c);
 static void conn_recycle(struct conn *c);
+static void send_report(struct conn *c, struct evbuffer *out);
 
 static int enroll_prepare(struct conn *c);
+
+/* The mix of a fleet at default intervals, per agent and day: 24 check-ins
+ * (heartbeat, policy poll, health report, a status batch) and one
+ * inventory delta. */
+static enum rkind
+mixed_kind(void)
+{
+	unsigned r = (unsigned)rand() % 97;
+
+	if (r < 24)
+		return RK_HEARTBEAT;
+	if (r < 48)
+		return RK_POLICY;
+	if (r < 72)
+		return RK_HEALTH;
+	if (r < 96)
+		return RK_STATUS;
+	return RK_INVENTORY;
+}
+
+static void
+post(struct conn *c, struct evbuffer *out, const char *path,
+    struct evbuffer *body)
+{
+	evbuffer_add_printf(out, "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+				 "Accept: */*\r\nContent-Type: "
+				 "application/json\r\nContent-Length: %zu\r\n"
+				 "\r\n",
+	    path, c->w->o->host, c->w->o->port, evbuffer_get_length(body));
+	evbuffer_add_buffer(out, body);
+}
+
+static void
+inventory_body(struct conn *c, struct evbuffer *b)
+{
+	int i, full = c->need_full || c->seq == 0;
+
+	c->sent_seq = c->seq + 1;
+	if (full) {
+		evbuffer_add_printf(b, "{\"kind\": \"full\", \"seq\": %lld, "
+				       "\"classes\": {\"os\": {\"id\": "
+				       "\"debian\", \"version_id\": \"12\", "
+				       "\"pretty_name\": \"Debian GNU/Linux 12\", "
+				       "\"kernel\": \"6.1.0-13-amd64\"}, "
+				       "\"memory\": {\"total_mb\": %d}, "
+				       "\"packages\": [",
+		    (long long)c->sent_seq, 1024 * (1 + c->idx % 16));
+		for (i = 0; i < INV_PACKAGES; i++)
+			evbuffer_add_printf(b, "%s{\"name\": \"pkg%d\", "
+					       "\"version\": \"1.%d-1\", "
+					       "\"arch\": \"amd64\", "
+					       "\"source\": \"dpkg\"}",
+			    i ? ", " : "", i, i % 7);
+		evbuffer_add_printf(b, "]}}");
+		return;
+	}
+	/* A delta: one package moves on a version. */
+	evbuffer_add_printf(b, "{\"kind\": \"delta\", \"seq\": %lld, "
+			       "\"base\": %lld, \"classes\": {\"packages\": "
+			       "{\"upsert\": [{\"name\": \"pkg%d\", "
+			       "\"version\": \"2.%lld-1\", \"arch\": "
+			       "\"amd64\", \"source\": \"dpkg\"}]}}}",
+	    (long long)c->sent_seq, (long long)c->seq,
+	    (int)(c->seq % INV_PACKAGES), (long long)c->seq);
+}
+
+static void
+send_report(struct conn *c, struct evbuffer *out)
+{
+	const struct opts *o = c->w->o;
+	struct evbuffer *b = evbuffer_new();
+	time_t now = time(NULL);
+	int i;
+
+	c->kind = o->sc == SC_INVENTORY ? RK_INVENTORY
+	    : o->sc == SC_STATUS	    ? RK_STATUS
+					    : mixed_kind();
+	if (c->kind == RK_HEARTBEAT && c->hwid == NULL)
+		c->kind = RK_POLICY; /* no hardware id to speak with */
+	switch (c->kind) {
+	case RK_POLICY:
+		evbuffer_add_printf(out, "GET /v1/policy HTTP/1.1\r\nHost: "
+					 "%s:%d\r\nAccept: */*\r\n",
+		    o->host, o->port);
+		if (c->etag[0])
+			evbuffer_add_printf(out, "If-None-Match: %s\r\n",
+			    c->etag);
+		evbuffer_add_printf(out, "\r\n");
+		break;
+	case RK_HEARTBEAT:
+		evbuffer_add_printf(b, "{\"hostname\": \"load-%06d\", "
+				       "\"hardware_id\": \"%s\", \"os\": "
+				       "\"Debian GNU/Linux 12\", \"kernel\": "
+				       "\"Linux\", \"agent_version\": "
+				       "\"loadgen\", \"addresses\": "
+				       "[\"192.0.2.1\"]}",
+		    c->idx, c->hwid);
+		post(c, out, "/v1/heartbeat", b);
+		break;
+	case RK_HEALTH:
+		evbuffer_add_printf(b, "{\"uid\": %lld, \"time\": %lld, "
+				       "\"checks\": [{\"name\": \"spool\", "
+				       "\"ok\": true, \"remediated\": false, "
+				       "\"detail\": \"0 queued\"}]}",
+		    (long long)++c->uid, (long long)now);
+		post(c, out, "/v1/health", b);
+		break;
+	case RK_STATUS:
+		evbuffer_add_printf(b, "{\"messages\": [");
+		for (i = 0; i < (o->sc == SC_STATUS ? STATUS_BATCH : 2); i++)
+			evbuffer_add_printf(b, "%s{\"uid\": %lld, \"component\": "
+					       "\"loadgen\", \"message_id\": "
+					       "%d, \"severity\": \"info\", "
+					       "\"time\": %lld, \"strings\": "
+					       "[\"load\", \"%d\"]}",
+			    i ? ", " : "", (long long)++c->uid, 1000 + i,
+			    (long long)now, i);
+		evbuffer_add_printf(b, "]}");
+		post(c, out, "/v1/status", b);
+		break;
+	case RK_INVENTORY:
+		inventory_body(c, b);
+		post(c, out, "/v1/inventory", b);
+		break;
+	}
+	evbuffer_free(b);
+	clock_gettime(CLOCK_MONOTONIC, &c->sent);
+	c->busy = 1;
+	c->in_body = 0;
+}
 static int enroll_save(struct conn *c);
 
 static void
@@ -239,6 +390,10 @@ send_request(struct conn *c)
 		return;
 	}
 
+	if (o->sc == SC_INVENTORY || o->sc == SC_STATUS || o->sc == SC_MIXED) {
+		send_report(c, out);
+		return;
+	}
 	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
 				 "Accept: */*\r\n%s", o->path,
 	    o->host, o->port,
@@ -468,9 +623,17 @@ on_read(struct bufferevent *bev, void *arg)
 			c->w->ok++;
 		else if (c->status == 304)
 			c->w->not_modified++;
-		else {
+		else if (c->status == 409 && c->kind == RK_INVENTORY) {
+			c->w->not_modified++; /* the site asks for a full one */
+		} else {
 			c->w->errors[E_STATUS]++;
 			c->etag[0] = '\0';
+		}
+		if (c->kind == RK_INVENTORY &&
+		    (c->w->o->sc == SC_INVENTORY || c->w->o->sc == SC_MIXED)) {
+			c->need_full = c->status != 200;
+			if (c->status == 200)
+				c->seq = c->sent_seq;
 		}
 		if (c->w->o->sc == SC_ENROLL) {
 			/* Counted above as a 200; issued only once saved. */
@@ -688,6 +851,14 @@ enroll_save(struct conn *c)
 	snprintf(path, sizeof(path), "%s/cert.pem", dir);
 	if (r == 0)
 		r = file_write_atomic(path, cert, strlen(cert), 0600, err);
+	if (r == 0) {
+		char hw[64];
+
+		/* Heartbeats must name the hardware it enrolled with. */
+		snprintf(hw, sizeof(hw), "loadgen-hw-%012d\n", c->serial);
+		snprintf(path, sizeof(path), "%s/hwid", dir);
+		r = file_write_atomic(path, hw, strlen(hw), 0600, err);
+	}
 out:
 	json_decref(doc);
 	return r;
@@ -936,8 +1107,9 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: steward-loadgen policy|get|handshake|resume|idle --url "
-	    "https://IP:PORT --ca FILE\n"
+	    "usage: steward-loadgen "
+	    "policy|get|handshake|resume|idle|inventory|status|mixed\n"
+	    "           --url https://IP:PORT --ca FILE\n"
 	    "           (--ids DIR | --cert FILE --key FILE) [--path PATH]\n"
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
 	    "           [--server-pid PID[,PID...]] [--verify-name DNSNAME] "
@@ -1059,6 +1231,12 @@ main(int argc, char **argv)
 		o.sc = SC_IDLE;
 	else if (strcmp(o.scenario, "enroll") == 0)
 		o.sc = SC_ENROLL;
+	else if (strcmp(o.scenario, "inventory") == 0)
+		o.sc = SC_INVENTORY;
+	else if (strcmp(o.scenario, "status") == 0)
+		o.sc = SC_STATUS;
+	else if (strcmp(o.scenario, "mixed") == 0)
+		o.sc = SC_MIXED;
 	else {
 		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
 		    o.scenario);
@@ -1111,6 +1289,10 @@ main(int argc, char **argv)
 			/* Identities round-robin over all connections. */
 			w->c[k].idx = k * o.threads + i;
 			w->c[k].ctx = ctxs[w->c[k].idx % nctx];
+			w->c[k].hwid = hwids[w->c[k].idx % nctx];
+			/* Numbers no earlier run used. */
+			w->c[k].uid = (int64_t)time(NULL) * 1000000 +
+			    (int64_t)w->c[k].idx * 1000;
 		}
 	}
 	if (o.npids > 0)
@@ -1199,8 +1381,12 @@ main(int argc, char **argv)
 		event_base_free(ws[i].base);
 	}
 	free(ws);
-	for (i = 0; i < nctx; i++)
+	for (i = 0; i < nctx; i++) {
 		SSL_CTX_free(ctxs[i]);
+		if (hwids != NULL)
+			free(hwids[i]);
+	}
 	free(ctxs);
+	free(hwids);
 	return all > 0 ? 0 : 1;
 }
