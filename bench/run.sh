@@ -200,5 +200,7 @@ cost p4_agent.steward "$B/steward-agent" run --state "$W/agents/a2" --once
 
 python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" >"$R/table.txt"
 cat "$R/table.txt"
-cp "$R/latest.json" "$R/latest.md" bench/results/
-note "written: bench/results/latest.json, bench/results/latest.md"
+NAME=latest${BENCH_LARGE:+-large}
+cp "$R/latest.json" "bench/results/$NAME.json"
+cp "$R/latest.md" "bench/results/$NAME.md"
+note "written: bench/results/$NAME.json, bench/results/$NAME.md"
