@@ -15,6 +15,13 @@ SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
+# One process holds every idle connection: the descriptor limit bounds it.
+FDMAX=$(ulimit -n)
+if [ "$FDMAX" != unlimited ] && [ "$IDLE" -gt $((FDMAX - 1000)) ]; then
+	printf 'bench: %s idle connections need more than this machine'"'"'s limit of %s descriptors per process; measuring %s\n' \
+		"$IDLE" "$FDMAX" $((FDMAX - 1000)) >&2
+	IDLE=$((FDMAX - 1000))
+fi
 LG="$B/steward-loadgen"
 R=$W/results
 mkdir -p "$R" bench/results

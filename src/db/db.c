@@ -1029,6 +1029,62 @@ db_notify_take(struct db *db, const char *client_id, int64_t after,
 	    p, 2, "isi");
 }
 
+json_t *
+db_notify_pending(struct db *db, const char *const *ids, size_t n)
+{
+	struct db_param *p;
+	struct db_result *r;
+	char *sql;
+	size_t i, len = 160 + n * 8;
+	json_t *out;
+	int row;
+
+	if (n == 0)
+		return json_object();
+	p = calloc(n, sizeof(*p));
+	sql = malloc(len);
+	if (p == NULL || sql == NULL) {
+		free(p);
+		free(sql);
+		return NULL;
+	}
+	str_copy(sql, len, "SELECT client_id, id, kind, created_at FROM "
+			   "notifications WHERE delivered_at IS NULL AND "
+			   "client_id IN (");
+	for (i = 0; i < n; i++) {
+		char ph[16];
+
+		p[i] = DB_TEXT(ids[i]);
+		str_fmt(ph, sizeof(ph), "%s$%zu", i ? "," : "", i + 1);
+		str_copy(sql + strlen(sql), len - strlen(sql), ph);
+	}
+	str_copy(sql + strlen(sql), len - strlen(sql), ") ORDER BY id");
+	if (db_exec(db, sql, p, (int)n, &r, NULL) < 0) {
+		free(p);
+		free(sql);
+		return NULL;
+	}
+	out = json_object();
+	for (row = 0; row < r->nrows; row++) {
+		const char *id = db_cell(r, row, 0);
+		json_t *list = json_object_get(out, id);
+
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(out, id, list);
+		}
+		json_array_append_new(list,
+		    json_pack("{s:I,s:s,s:I}", "id",
+			(json_int_t)db_cell_int(r, row, 1), "kind",
+			db_cell(r, row, 2), "created_at",
+			(json_int_t)db_cell_int(r, row, 3)));
+	}
+	db_result_free(r);
+	free(p);
+	free(sql);
+	return out;
+}
+
 /* --- inventory --- */
 
 int

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -29,17 +30,39 @@
  * buffers a body before the routing table runs (docs/architecture.md). */
 #define BODY_MAX_ANY (2 * 1024 * 1024 + 1024)
 
+#define COALESCE_MAX (16 * 1024) /* one TLS record's worth */
+
+/* libevent's TLS bufferevent writes each chain of its output buffer with
+ * its own SSL_write, so an answer whose headers and body sit in two chains
+ * costs two records and two system calls. Small answers are made one
+ * chain as they are queued. */
+static void
+coalesce(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	size_t len = evbuffer_get_length(buf);
+
+	(void)arg;
+	if (info->n_added > 0 && len <= COALESCE_MAX &&
+	    evbuffer_peek(buf, -1, NULL, NULL, 0) > 1)
+		evbuffer_pullup(buf, -1);
+}
+
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
 	struct worker *w = arg;
 	SSL *ssl = SSL_new(w->srv->ssl);
+	struct bufferevent *bev;
 
 	if (ssl == NULL)
 		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl,
+	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev != NULL)
+		evbuffer_add_cb(bufferevent_get_output(bev), coalesce, NULL);
+	return bev;
 }
 
 /* Runs for each certificate of a client's chain during the handshake. On

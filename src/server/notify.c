@@ -211,12 +211,81 @@ poke_client(struct worker *w, const struct poke *pk)
 	free(hits);
 }
 
+#define NOTIFY_BATCH 400 /* clients per read of pending notifications */
+
+/* Answers the held long-polls of a batch of poked clients from one read of
+ * their pending notifications (a "fetch policy now" to a whole collection
+ * pokes every member at once). */
+static void
+answer_batch(struct worker *w, const char **ids, size_t n)
+{
+	json_t *pending = db_notify_pending(w->db, ids, n);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *all = json_object_get(pending, ids[i]);
+		struct conn *c, **hits = NULL;
+		size_t nh = 0, cap = 0, k;
+
+		if (json_array_size(all) == 0)
+			continue;
+		/* Collected first: answering may close a connection. */
+		for (c = w->conns[bucket_of(w, ids[i])]; c; c = c->hnext) {
+			if (strcmp(c->client_id, ids[i]) != 0 ||
+			    c->waiting == NULL || c->tarpit)
+				continue;
+			if (nh == cap) {
+				struct conn **nx;
+
+				cap = cap ? cap * 2 : 4;
+				nx = realloc(hits, cap * sizeof(*hits));
+				if (nx == NULL)
+					break;
+				hits = nx;
+			}
+			hits[nh++] = c;
+		}
+		for (k = 0; k < nh; k++) {
+			json_t *list = json_array(), *it;
+			size_t j;
+
+			c = hits[k];
+			json_array_foreach(all, j, it)
+			{
+				if (json_integer_value(json_object_get(it,
+					"id")) > c->after)
+					json_array_append(list, it);
+			}
+			if (json_array_size(list) > 0)
+				answer(c, c->waiting, list, 0);
+			else
+				json_decref(list);
+		}
+		free(hits);
+	}
+	json_decref(pending);
+}
+
+/* 1 when this worker holds a long-poll of the client. */
+static int
+has_waiting(struct worker *w, const char *id)
+{
+	struct conn *c;
+
+	for (c = w->conns[bucket_of(w, id)]; c; c = c->hnext)
+		if (c->waiting != NULL && !c->tarpit &&
+		    strcmp(c->client_id, id) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 on_poke(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct poke *list;
-	size_t n, i;
+	const char *batch[NOTIFY_BATCH];
+	size_t n, i, nb = 0;
 
 	pthread_mutex_lock(&w->poke_lock);
 	list = w->pokes;
@@ -224,8 +293,22 @@ on_poke(evutil_socket_t fd, short what, void *arg)
 	w->pokes = NULL;
 	w->npokes = w->poke_cap = 0;
 	pthread_mutex_unlock(&w->poke_lock);
-	for (i = 0; i < n; i++)
-		poke_client(w, &list[i]);
+	for (i = 0; i < n; i++) {
+		if (list[i].kind != POKE_NOTIFY) {
+			poke_client(w, &list[i]);
+			continue;
+		}
+		/* Only clients with a long-poll held here need a read. */
+		if (!has_waiting(w, list[i].client_id))
+			continue;
+		batch[nb++] = list[i].client_id;
+		if (nb == NOTIFY_BATCH) {
+			answer_batch(w, batch, nb);
+			nb = 0;
+		}
+	}
+	if (nb > 0)
+		answer_batch(w, batch, nb);
 	free(list);
 }
 
