@@ -167,16 +167,21 @@ h_notify(struct request *r)
 /* Answers the held long-polls of one client (and, for CLOSE, ends every
  * connection of it). Matches are collected first: closing a connection
  * unlinks it from the chain being walked. */
-static void
-poke_client(struct worker *w, const struct poke *pk)
+/* The connections of a client on this worker (only those holding a
+ * long-poll that is not a tarpit, with held_only), collected first:
+ * answering or closing one unlinks it from the chain. Free the array. */
+static struct conn **
+client_conns(struct worker *w, const char *id, int held_only, size_t *n)
 {
 	struct conn *c, **hits = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t cap = 0;
 
-	for (c = w->conns[bucket_of(w, pk->client_id)]; c; c = c->hnext) {
-		if (strcmp(c->client_id, pk->client_id) != 0)
+	*n = 0;
+	for (c = w->conns[bucket_of(w, id)]; c; c = c->hnext) {
+		if (strcmp(c->client_id, id) != 0 ||
+		    (held_only && (c->waiting == NULL || c->tarpit)))
 			continue;
-		if (n == cap) {
+		if (*n == cap) {
 			struct conn **nh;
 
 			cap = cap ? cap * 2 : 8;
@@ -185,8 +190,18 @@ poke_client(struct worker *w, const struct poke *pk)
 				break;
 			hits = nh;
 		}
-		hits[n++] = c;
+		hits[(*n)++] = c;
 	}
+	return hits;
+}
+
+static void
+poke_client(struct worker *w, const struct poke *pk)
+{
+	struct conn *c, **hits;
+	size_t n, i;
+
+	hits = client_conns(w, pk->client_id, 0, &n);
 	for (i = 0; i < n; i++) {
 		c = hits[i];
 		if (c->waiting != NULL && c->tarpit) {
@@ -224,27 +239,12 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 
 	for (i = 0; i < n; i++) {
 		json_t *all = json_object_get(pending, ids[i]);
-		struct conn *c, **hits = NULL;
-		size_t nh = 0, cap = 0, k;
+		struct conn *c, **hits;
+		size_t nh, k;
 
 		if (json_array_size(all) == 0)
 			continue;
-		/* Collected first: answering may close a connection. */
-		for (c = w->conns[bucket_of(w, ids[i])]; c; c = c->hnext) {
-			if (strcmp(c->client_id, ids[i]) != 0 ||
-			    c->waiting == NULL || c->tarpit)
-				continue;
-			if (nh == cap) {
-				struct conn **nx;
-
-				cap = cap ? cap * 2 : 4;
-				nx = realloc(hits, cap * sizeof(*hits));
-				if (nx == NULL)
-					break;
-				hits = nx;
-			}
-			hits[nh++] = c;
-		}
+		hits = client_conns(w, ids[i], 1, &nh);
 		for (k = 0; k < nh; k++) {
 			json_t *list = json_array(), *it;
 			size_t j;
