@@ -1002,6 +1002,18 @@ db_notify_add(struct db *db, const char *client_id, const char *kind,
 }
 
 int
+db_notify_add_collection(struct db *db, const char *collection,
+    const char *kind, int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(collection), DB_TEXT(kind), DB_INT(now)};
+
+	return db_exec(db,
+	    "INSERT INTO notifications (client_id, kind, created_at) SELECT "
+	    "client_id, $2, $3 FROM collection_members WHERE collection = $1",
+	    p, NP(p), NULL, err);
+}
+
+int
 db_notify_clear(struct db *db, const char *client_id, int64_t now, char *err)
 {
 	struct db_param p[] = {DB_TEXT(client_id), DB_INT(now)};

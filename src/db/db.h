@@ -216,6 +216,10 @@ int db_client_set_replaces(struct db *db, const char *id,
 /* Notification queue of a client's long-poll channel. */
 int db_notify_add(struct db *db, const char *client_id, const char *kind,
     int64_t now, char *err);
+/* Queues one notification for every member of a collection, in one
+ * statement. */
+int db_notify_add_collection(struct db *db, const char *collection,
+    const char *kind, int64_t now, char *err);
 /* The undelivered notifications of up to a few hundred clients, in one
  * read: {client_id: [{"id", "kind", "created_at"}]}. */
 json_t *db_notify_pending(struct db *db, const char *const *ids, size_t n);

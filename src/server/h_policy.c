@@ -269,20 +269,19 @@ h_admin_collection_notify(struct request *r)
 		reply_error(r, 400, "give 'name' and 'kind' (policy or renew)");
 		goto out;
 	}
-	members = db_collection_members(r->db, name);
-	if (members == NULL || db_begin(r->db, err) < 0) {
-		reply_error(r, 500, "cannot read the collection");
+	if (db_begin(r->db, err) < 0) {
+		reply_error(r, 503, "%s", err);
 		goto out;
 	}
-	json_array_foreach(members, i, m)
-	{
-		if (notify_client(r->srv, r->db,
-			json_string_value(json_object_get(m, "id")), kind,
-			err) < 0) {
-			db_rollback(r->db);
-			reply_error(r, 500, "%s", err);
-			goto out;
-		}
+	/* The members read inside the transaction that queues for them, in
+	 * one statement however many they are. */
+	members = db_collection_members(r->db, name);
+	if (members == NULL ||
+	    db_notify_add_collection(r->db, name, kind, now_unix(), err) < 0) {
+		db_rollback(r->db);
+		reply_error(r, 500, "cannot queue the notifications: %s",
+		    members ? err : "cannot read the collection");
+		goto out;
 	}
 	if (admin_audit(r, "collection.notify", name, kind) < 0 ||
 	    db_commit(r->db, err) < 0) {
