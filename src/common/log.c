@@ -76,6 +76,39 @@ split_record(char *line, char **text, size_t *tlen, unsigned long long *seq,
 	return 0;
 }
 
+#define LOG_TAIL (64 * 1024) /* far more than one record */
+
+/* The last max bytes of a file (all of a shorter one), NUL-terminated:
+ * the chain continues from the last record without reading a year of
+ * logs at every start. */
+static char *
+read_tail(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	off_t from;
+	ssize_t n;
+
+	*len = 0;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || (buf = malloc(max + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	from = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	n = pread(fd, buf, max, from);
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
 int
 log_open_file(const char *path, char *err)
 {
@@ -113,8 +146,7 @@ log_open_file(const char *path, char *err)
 	memset(log_prev, '0', CHAIN_HEX);
 	log_prev[CHAIN_HEX] = '\0';
 	log_seq = 0;
-	if (file_read(path, 256 * 1024 * 1024, &text, &len, NULL) == 0 &&
-	    len > 0) {
+	if ((text = read_tail(path, LOG_TAIL, &len)) != NULL && len > 0) {
 		char *last, *t, *h;
 		size_t tl;
 		unsigned long long seq;
