@@ -18,6 +18,7 @@
 #define AGENT_KEY_NEW "key.new.pem"   /* a renewal in progress */
 #define AGENT_CERT_NEW "cert.new.pem"
 #define AGENT_CRL "crl.pem"
+#define AGENT_TLS_SESSION "tls.session" /* resumption with the site, 0600 */
 
 /* Exit codes of "steward-agent enroll". */
 enum {
@@ -116,6 +117,8 @@ int agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
  * path to pass to the HTTPS client, or NULL when none is valid. */
 const char *agent_crl(struct agent_state *s, const struct identity *id,
     char *path, size_t size);
+/* The CRL already held, when current (no request). */
+const char *agent_crl_held(struct agent_state *s, char *path, size_t size);
 
 /* spool.c: the outbox of status messages and health reports. */
 struct spool;

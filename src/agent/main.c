@@ -182,6 +182,11 @@ main(int argc, char **argv)
 	    strcmp(cmd, "install") == 0) {
 		char path[PATH_MAX], err[ERRMSG_MAX];
 
+		/* The next run resumes this run's TLS session with the
+		 * site instead of a full handshake. */
+		str_fmt(path, sizeof(path), "%s/%s", state, AGENT_TLS_SESSION);
+		httpc_session_file(path);
+
 		/* The agent's protected log: STATE/log/agent.log, 0640, in a
 		 * 0750 directory only root writes. */
 		str_fmt(path, sizeof(path), "%s/log", state);

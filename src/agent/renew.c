@@ -289,6 +289,13 @@ crl_current(struct agent_state *s, const char *path, int say)
 }
 
 const char *
+agent_crl_held(struct agent_state *s, char *path, size_t size)
+{
+	state_path(s, AGENT_CRL, path, size);
+	return crl_current(s, path, 0) ? path : NULL;
+}
+
+const char *
 agent_crl(struct agent_state *s, const struct identity *id, char *path,
     size_t size)
 {

@@ -1,5 +1,6 @@
 /* run.c - "steward-agent run" and "status": the enrolled agent's loop; in
  * this version a heartbeat carrying the discovery record. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -99,7 +100,7 @@ notify_poll(struct channel *ch, int wait, char *err)
 	struct identity id;
 	struct httpc_resp resp;
 	struct httpc_tls tls;
-	char url[512], msg[300];
+	char url[512], msg[300], crl[PATH_MAX];
 	json_t *o, *n;
 	size_t i;
 	int r;
@@ -112,6 +113,9 @@ notify_poll(struct channel *ch, int wait, char *err)
 	tls.key_pem = id.key;
 	tls.timeout_secs = wait + 60;
 	tls.cancel = &ch->cancel;
+	/* The site's certificate checked against its CRL here too (and the
+	 * run's connection and TLS session shared). */
+	tls.crl_file = agent_crl_held(ch->s, crl, sizeof(crl));
 	str_fmt(url, sizeof(url), "%s/v1/notify?after=%lld&wait=%d",
 	    ch->s->url, (long long)ch->last_id, wait);
 	r = httpc_request("GET", url, &tls, NULL, NULL, &resp, err);
@@ -557,8 +561,8 @@ agent_reset_identity(const char *state_dir)
 {
 	static const char *files[] = {AGENT_KEY, AGENT_CERT, AGENT_KEY_NEW,
 	    AGENT_CERT_NEW, AGENT_CRL, "inventory.json", "health.json",
-	    "policy.json", "policy.signed",
-	    "spool.db", "spool.db-wal", "spool.db-shm"};
+	    "policy.json", "policy.signed", "inventory.due",
+	    "deployments.json", "spool.db", "spool.db-wal", "spool.db-shm"};
 	struct agent_state s;
 	char err[ERRMSG_MAX], path[PATH_MAX];
 	size_t i;
@@ -578,6 +582,24 @@ agent_reset_identity(const char *state_dir)
 			    path, strerror(errno));
 			return 1;
 		}
+	}
+	/* Saved TLS sessions resume this identity: none may stay. */
+	{
+		DIR *d = opendir(state_dir);
+		struct dirent *de;
+		size_t pl = strlen(AGENT_TLS_SESSION);
+
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, AGENT_TLS_SESSION, pl) != 0)
+				continue;
+			state_path(&s, de->d_name, path, sizeof(path));
+			if (unlink(path) == 0) {
+				printf("removed %s\n", path);
+				removed++;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
 	}
 	if (s.client_id[0])
 		printf("removed client id %s\n", s.client_id);

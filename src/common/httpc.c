@@ -8,6 +8,7 @@
 #include "httpc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -44,11 +45,141 @@ struct pin_state {
 	int failed;
 };
 
+/* Where the TLS session with the site is kept between processes (an
+ * agent's next run resumes it instead of a full handshake); NULL: not. */
+static char *session_path;
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+httpc_session_file(const char *path)
+{
+	pthread_mutex_lock(&session_lock);
+	free(session_path);
+	session_path = path ? strdup(path) : NULL;
+	pthread_mutex_unlock(&session_lock);
+}
+
+/* The session file of one client certificate: a renewed identity must
+ * never resume the session of the one it replaced. */
+/* Which CRL file content a connection was checked against. */
+static void
+crl_id(const char *crl_file, char *out, size_t size)
+{
+	struct stat sb;
+
+	out[0] = '\0';
+	if (crl_file != NULL && stat(crl_file, &sb) == 0)
+		snprintf(out, size, "%llu.%llu.%lld.%ld",
+		    (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
+		    (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+}
+
+/* The session file of one client certificate and one CRL: a renewed
+ * identity never resumes the session of the one it replaced, and a new
+ * CRL means a full handshake, whose server certificate is checked against
+ * it (a resumed one checks nothing). */
+static int
+session_file_of(const struct httpc_tls *tls, char *out, size_t size)
+{
+	char h[PKI_FPR_HEX], crl[96], *text;
+	size_t len;
+
+	if (session_path == NULL || tls->cert_pem == NULL)
+		return -1;
+	crl_id(tls->crl_file, crl, sizeof(crl));
+	len = strlen(tls->cert_pem) + strlen(crl) + 2;
+	if ((text = malloc(len)) == NULL)
+		return -1;
+	snprintf(text, len, "%s|%s", tls->cert_pem, crl);
+	pki_sha256_hex(text, strlen(text), h);
+	free(text);
+	return str_fmt(out, size, "%s.%.16s", session_path, h);
+}
+
+/* Removes the session files of earlier certificates and CRLs: only the
+ * one just written (keep) can still be resumed. */
+static void
+session_prune(const char *keep)
+{
+	const char *slash = strrchr(session_path, '/');
+	const char *base = slash ? slash + 1 : session_path;
+	char dir[4096], path[4200];
+	struct dirent *de;
+	DIR *d;
+
+	str_fmt(dir, sizeof(dir), "%.*s", slash ? (int)(slash - session_path)
+						 : 1,
+	    slash ? session_path : ".");
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, base, strlen(base)) != 0 ||
+		    de->d_name[strlen(base)] != '.')
+			continue;
+		str_fmt(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (strcmp(path, keep) != 0)
+			unlink(path);
+	}
+	closedir(d);
+}
+
+static SSL_SESSION *
+session_load(const struct httpc_tls *tls)
+{
+	SSL_SESSION *sess = NULL;
+	char path[4200];
+	FILE *f;
+
+	pthread_mutex_lock(&session_lock);
+	if (session_file_of(tls, path, sizeof(path)) == 0 &&
+	    (f = fopen(path, "r")) != NULL) {
+		sess = PEM_read_SSL_SESSION(f, NULL, NULL, NULL);
+		fclose(f);
+		ERR_clear_error();
+	}
+	pthread_mutex_unlock(&session_lock);
+	if (sess != NULL && !SSL_SESSION_is_resumable(sess)) {
+		SSL_SESSION_free(sess);
+		sess = NULL;
+	}
+	return sess;
+}
+
+/* Keeps a new resumable session (0600, replaced atomically). */
+static void
+session_save(SSL *ssl, const SSL_SESSION *loaded,
+    const struct httpc_tls *tls)
+{
+	SSL_SESSION *sess = SSL_get1_session(ssl);
+	char path[4200];
+	BIO *bio;
+	char *data;
+	long len;
+
+	if (sess == NULL || sess == loaded || !SSL_SESSION_is_resumable(sess)) {
+		SSL_SESSION_free(sess);
+		return;
+	}
+	bio = BIO_new(BIO_s_mem());
+	if (bio != NULL && PEM_write_bio_SSL_SESSION(bio, sess) == 1 &&
+	    (len = BIO_get_mem_data(bio, &data)) > 0) {
+		pthread_mutex_lock(&session_lock);
+		if (session_file_of(tls, path, sizeof(path)) == 0 &&
+		    file_write_atomic(path, data, (size_t)len, 0600, NULL) == 0)
+			session_prune(path);
+		pthread_mutex_unlock(&session_lock);
+	}
+	BIO_free(bio);
+	SSL_SESSION_free(sess);
+}
+
 /* A connection, kept per thread between requests with the same key. */
 struct hconn {
 	int fd;
 	SSL *ssl;
 	SSL_CTX *ctx;
+	SSL_SESSION *loaded; /* the session offered for resumption */
+	int saved;
 	char key[PKI_FPR_HEX]; /* SHA-256 of host, port and credentials */
 };
 
@@ -173,8 +304,14 @@ hconn_close(struct hconn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->ssl != NULL)
+	if (c->ssl != NULL) {
+		/* Ended cleanly: an SSL freed unshut marks its session
+		 * unusable. */
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN |
+			SSL_RECEIVED_SHUTDOWN);
 		SSL_free(c->ssl);
+	}
+	SSL_SESSION_free(c->loaded);
 	if (c->fd >= 0)
 		close(c->fd);
 	SSL_CTX_free(c->ctx);
@@ -503,6 +640,10 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 		SSL_set_tlsext_host_name(c->ssl, t->host);
 		SSL_set1_host(c->ssl, t->host);
 	}
+	/* Only with the site's own CA: never while pinning (enrollment). */
+	if (tls->ca_pem != NULL &&
+	    (c->loaded = session_load(tls)) != NULL)
+		SSL_set_session(c->ssl, c->loaded);
 	r = ssl_io(c, op_handshake, NULL, 0, NULL, deadline, tls->cancel, url,
 	    why);
 	if (r == 1)
@@ -529,15 +670,11 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 static void
 conn_key_of(const struct target *t, const struct httpc_tls *tls, char *out)
 {
-	char *text, crlid[96] = "";
+	char *text, crlid[96];
 	size_t len;
-	struct stat sb;
 
 	/* A CRL file that changed means a connection checked against it. */
-	if (tls->crl_file != NULL && stat(tls->crl_file, &sb) == 0)
-		snprintf(crlid, sizeof(crlid), "%llu.%llu.%lld.%ld",
-		    (unsigned long long)sb.st_ino, (unsigned long long)sb.st_size,
-		    (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+	crl_id(tls->crl_file, crlid, sizeof(crlid));
 
 	len = strlen(t->host) + strlen(t->port) + 8 +
 	    (tls->ca_pem ? strlen(tls->ca_pem) : 0) +
@@ -862,6 +999,11 @@ httpc_request_raw(const char *method, const char *url,
 	}
 	memcpy(resp->body, rp.data + rp.head_len, resp->len);
 	resp->body[resp->len] = '\0';
+	/* The tickets came with the answer: keep a new one for next time. */
+	if (reuse && !c->saved) {
+		session_save(c->ssl, c->loaded, tls);
+		c->saved = 1;
+	}
 	if (reuse && !rp.close) {
 		conn_keep(c);
 		c = NULL;

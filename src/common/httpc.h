@@ -38,6 +38,9 @@ int httpc_request_raw(const char *method, const char *url,
     const struct httpc_tls *tls, const void *body, size_t body_len,
     const char *content_type, const char *extra_header,
     struct httpc_resp *resp, char *err);
+/* Keeps the TLS session with the site in this file (mode 0600) between
+ * processes, to resume it; NULL stops. */
+void httpc_session_file(const char *path);
 void httpc_resp_free(struct httpc_resp *resp);
 
 #endif
