@@ -22,9 +22,15 @@ MEASURES = [
 def load(name):
     try:
         with open(os.path.join(R, name)) as f:
-            return json.loads(f.read().strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError):
+            text = f.read().strip()
+    except OSError:
         return None
+    for candidate in (text, text.splitlines()[-1] if text else ""):
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            pass
+    return None
 
 
 def text(cmd):
@@ -135,6 +141,12 @@ def main():
         if x:
             lines.append("| Steward alone: %s, 16 connections | %s | | | %s / - | %s / - |" % (
                 what, fmt_rps(x), fmt_cpu(x), fmt_p99(x)))
+    ing = load("ingest.json")
+    out["ingest"] = ing
+    if ing:
+        lines.append("| inventory rows ingested vs a raw SQLite insert of the same rows | %d rows/s | %d rows/s | %.2f | | |" % (
+            ing["inventory_rows_per_s"], ing["raw_sqlite_rows_per_s"], ing["inventory_vs_raw_sqlite"]))
+        lines.append("| status messages ingested (batches of 100) | %d /s | | | | |" % ing["status_messages_per_s"])
     if agent:
         lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
             agent["run_once_wall_s"], agent["run_once_cpu_s"]))

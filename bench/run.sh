@@ -205,6 +205,12 @@ note "-- p4_catalog: steward (8 connections, full signed document and ETag poll)
 run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
 cost p4_agent.steward "$B/steward-agent" run --state "$W/agents/a2" --once
 
+# Inventory rows ingested against a raw SQLite insert of the same rows
+# (and status messages/s, a quiet client under a flood): bench/ingest.sh
+# runs its own site, with the default rate limits.
+note "-- ingest: inventory rows against raw SQLite"
+sh bench/ingest.sh >"$R/ingest.json" 2>/dev/null || note "   (ingest failed)"
+
 python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" >"$R/table.txt"
 cat "$R/table.txt"
 NAME=latest${BENCH_LARGE:+-large}
