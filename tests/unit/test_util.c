@@ -5,11 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 static void
@@ -139,6 +141,42 @@ test_files(void **state)
 	free(text);
 }
 
+/* A log longer than the tail read at start still continues its chain. */
+static void
+test_log_continues_from_tail(void **state)
+{
+	char dir[] = "/tmp/steward-log-XXXXXX", path[128], err[ERRMSG_MAX];
+	char report[512];
+	struct stat st;
+	int i, saved, devnull;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0750), 0);
+	str_fmt(path, sizeof(path), "%s/t.log", dir);
+	log_init("test", LVL_INFO);
+	/* Records also go to standard error: not here. */
+	saved = dup(2);
+	devnull = open("/dev/null", O_WRONLY);
+	assert_true(saved >= 0 && devnull >= 0 && dup2(devnull, 2) == 2);
+	assert_int_equal(log_open_file(path, err), 0);
+	for (i = 0; i < 1000; i++)
+		log_info("record %d, padded to make the log longer than its "
+			 "tail: ..........................................",
+		    i);
+	log_close_file();
+	assert_int_equal(log_open_file(path, err), 0);
+	log_info("after reopening");
+	log_close_file();
+	dup2(saved, 2);
+	close(saved);
+	close(devnull);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 64 * 1024);
+	assert_int_equal(log_verify(path, report, sizeof(report)), 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -148,6 +186,7 @@ main(void)
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_log_continues_from_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
