@@ -148,8 +148,6 @@ def main():
             ing["inventory_rows_per_s"], ing["raw_sqlite_rows_per_s"], ing["inventory_vs_raw_sqlite"]))
         lines.append("| status messages ingested (batches of 100) | %d /s | | | | |" % ing["status_messages_per_s"])
     if agent:
-        lines.append("| agent `run --once`, policy unchanged | %.3f s wall, %.3f s CPU | | | | |" % (
-            agent["run_once_wall_s"], agent["run_once_cpu_s"]))
         lines.append("| agent idle RSS (goal ≤ 5 MiB) | %.1f MiB | | %s | | |" % (
             agent["idle_rss_kb"] / 1024.0,
             "met" if agent["idle_rss_kb"] <= 5 * 1024 else "missed"))

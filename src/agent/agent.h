@@ -159,6 +159,9 @@ int agent_run_child(char *const argv[], const char *user, int64_t max_runtime,
 json_t *agent_deployments(struct agent_state *s, char *err);
 /* The scheduler's clock: now, or STEWARD_AGENT_NOW for tests. */
 int64_t agent_clock(void);
+/* The held policy document, its signature, addressee and expiry checked
+ * again; NULL with err. */
+json_t *agent_policy_held(struct agent_state *s, char *err);
 /* An integer client setting from the held policy, or def. */
 int64_t agent_setting(struct agent_state *s, const char *key, int64_t def);
 

@@ -27,7 +27,6 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "crypto/pki.h"
-#include "proto/policy.h"
 #include "proto/window.h"
 
 #define DEPLOY_STATE "deployments.json"
@@ -57,30 +56,6 @@ agent_clock(void)
 	if (v != NULL && parse_int64(v, 0, INT64_MAX / 4, &t) == 0)
 		return t;
 	return now_unix();
-}
-
-static json_t *
-policy_doc(struct agent_state *s, char *err)
-{
-	unsigned char pub[PKI_ED25519_PUB];
-	char *text;
-	size_t len;
-	json_t *doc;
-
-	text = state_read(s, "policy.signed", err);
-	if (text == NULL)
-		return NULL;
-	len = strlen(text);
-	/* Checked again before acting on it: signature, addressee, expiry. */
-	if (b64url_decode(s->sign_pub, strlen(s->sign_pub), pub, sizeof(pub)) !=
-		PKI_ED25519_PUB ||
-	    policy_verify(pub, text, len, s->client_id, 0, now_unix(), &doc,
-		err) < 0) {
-		free(text);
-		return NULL;
-	}
-	free(text);
-	return doc;
 }
 
 static int
@@ -632,7 +607,7 @@ agent_deploy(struct agent_state *s, const struct identity *id,
 	size_t i, nwin;
 	int lock, ran = 0, found = 0;
 
-	doc = policy_doc(s, err);
+	doc = agent_policy_held(s, err);
 	if (doc == NULL)
 		return -1;
 	/* One executor at a time (the daemon and a "run --once"). */
@@ -735,7 +710,7 @@ agent_deploy(struct agent_state *s, const struct identity *id,
 json_t *
 agent_deployments(struct agent_state *s, char *err)
 {
-	json_t *doc = policy_doc(s, err), *st, *d, *out;
+	json_t *doc = agent_policy_held(s, err), *st, *d, *out;
 	size_t i;
 
 	if (doc == NULL)

@@ -128,6 +128,34 @@ out:
 	return r;
 }
 
+json_t *
+agent_policy_held(struct agent_state *s, char *err)
+{
+	unsigned char pub[PKI_ED25519_PUB];
+	char *text;
+	size_t len;
+	json_t *doc;
+
+	text = state_read(s, AGENT_POLICY_DOC, err);
+	if (text == NULL)
+		return NULL;
+	len = strlen(text);
+	/* Checked again before acting on it: signature, addressee, expiry. */
+	if (b64url_decode(s->sign_pub, strlen(s->sign_pub), pub, sizeof(pub)) !=
+		PKI_ED25519_PUB) {
+		free(text);
+		err_set(err, "no site signing key in %s; enroll again", s->dir);
+		return NULL;
+	}
+	if (policy_verify(pub, text, len, s->client_id, 0, now_unix(), &doc,
+		err) < 0) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	return doc;
+}
+
 int64_t
 agent_setting(struct agent_state *s, const char *key, int64_t def)
 {

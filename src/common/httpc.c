@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -771,10 +772,8 @@ parse_headers(struct reply *rp, struct httpc_resp *resp)
 	}
 }
 
-/* Decodes a chunked body in place; -1 malformed, 0 incomplete, 1 done with
- * *blen the decoded length. */
-static int
-dechunk(char *body, size_t len, size_t *blen)
+int
+httpc_dechunk(char *body, size_t len, size_t *blen)
 {
 	size_t in = 0, out = 0;
 
@@ -783,9 +782,11 @@ dechunk(char *body, size_t len, size_t *blen)
 		unsigned long long size;
 
 		if (crlf == NULL)
-			return 0;
+			return len - in > 64 ? -1 : 0; /* a size line is short */
+		if (!isxdigit((unsigned char)body[in]))
+			return -1;
 		size = strtoull(body + in, &end, 16);
-		if (end == body + in || size > HTTPC_BODY_MAX)
+		if (size > HTTPC_BODY_MAX || (end != crlf && *end != ';'))
 			return -1;
 		in = (size_t)(crlf - body) + 2;
 		if (size == 0) {
@@ -794,6 +795,8 @@ dechunk(char *body, size_t len, size_t *blen)
 		}
 		if (len - in < size + 2)
 			return 0;
+		if (memcmp(body + in + size, "\r\n", 2) != 0)
+			return -1;
 		memmove(body + out, body + in, size);
 		out += size;
 		in += size + 2;
@@ -833,7 +836,10 @@ read_reply(struct hconn *c, struct reply *rp, struct httpc_resp *resp,
 			if (head_request || rp->status == 304 ||
 			    rp->status == 204 || rp->status / 100 == 1)
 				return 1;
-			if (rp->chunked) {
+			/* A chunked body ends with its last, empty chunk:
+			 * decoded once that has arrived, not at every read. */
+			if (rp->chunked && have >= 5 &&
+			    memcmp(rp->data + rp->len - 5, "0\r\n\r\n", 5) == 0) {
 				size_t blen;
 				char *copy;
 				int d;
@@ -842,7 +848,7 @@ read_reply(struct hconn *c, struct reply *rp, struct httpc_resp *resp,
 				if (copy == NULL)
 					return err_set(err, "out of memory");
 				memcpy(copy, rp->data + rp->head_len, have);
-				d = dechunk(copy, have, &blen);
+				d = httpc_dechunk(copy, have, &blen);
 				if (d < 0) {
 					free(copy);
 					return err_set(err, "%s sent a "
@@ -858,7 +864,7 @@ read_reply(struct hconn *c, struct reply *rp, struct httpc_resp *resp,
 					return 1;
 				}
 				free(copy);
-			} else if (rp->clen >= 0 &&
+			} else if (!rp->chunked && rp->clen >= 0 &&
 			    (long long)have >= rp->clen) {
 				rp->len = rp->head_len + (size_t)rp->clen;
 				rp->data[rp->len] = '\0';

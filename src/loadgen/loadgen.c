@@ -961,14 +961,9 @@ proc_usage(long pid, double *cpu, long *rss_kb)
 static long
 number(const char *v, long lo, long hi)
 {
-	char *end;
-	long n;
+	int64_t n;
 
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi)
-		return -1;
-	return n;
+	return parse_int64(v, lo, hi, &n) == 0 ? (long)n : -1;
 }
 
 /* The sum over the server's processes. */

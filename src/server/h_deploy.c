@@ -3,8 +3,10 @@
  * maintenance windows and the report of windows too small for what must
  * run in them. Content reaches only clients whose policy references it. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -205,19 +207,20 @@ collection_exists(struct db *db, const char *name)
 }
 
 /* 1 when the stored content starts like a Debian package (an ar archive
- * whose first member is debian-binary). */
+ * whose first member is debian-binary): its first 21 bytes are read. */
 static int
 content_is_deb(struct server *srv, const char *sha)
 {
-	char path[PATH_MAX], err[ERRMSG_MAX], *data = NULL;
-	size_t len;
-	int ok;
+	static const char magic[] = "!<arch>\ndebian-binary";
+	char path[PATH_MAX], head[sizeof(magic) - 1];
+	int fd, ok;
 
 	if (content_path(srv, sha, path, sizeof(path)) < 0 ||
-	    file_read(path, 2 * 1024 * 1024 + 1024, &data, &len, err) < 0)
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
-	ok = len > 21 && memcmp(data, "!<arch>\ndebian-binary", 21) == 0;
-	free(data);
+	ok = fd_io_full(fd, head, sizeof(head), 0) == 0 &&
+	    memcmp(head, magic, sizeof(head)) == 0;
+	close(fd);
 	return ok;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -141,6 +142,46 @@ test_files(void **state)
 	free(text);
 }
 
+static int
+dechunk(const char *in, char *out, size_t *blen)
+{
+	size_t len = strlen(in);
+
+	memcpy(out, in, len + 1);
+	return httpc_dechunk(out, len, blen);
+}
+
+/* The HTTPS client's chunked decoding, on whole, partial and malformed
+ * bodies. */
+static void
+test_dechunk(void **state)
+{
+	char buf[256], big[200];
+	size_t n;
+	const char *bad[] = {"zz\r\nab\r\n0\r\n\r\n", "-1\r\n",
+	    "3\r\nabcX\r\n0\r\n\r\n", "3x\r\nabc\r\n0\r\n\r\n",
+	    "ffffffffffffffffff\r\n", " 3\r\nabc\r\n0\r\n\r\n"};
+	size_t i;
+
+	assert_int_equal(dechunk("3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n", buf,
+			     &n),
+	    1);
+	assert_int_equal(n, 5);
+	assert_memory_equal(buf, "abcde", 5);
+	assert_int_equal(dechunk("0\r\n\r\n", buf, &n), 1);
+	assert_int_equal(n, 0);
+	/* Not yet complete. */
+	assert_int_equal(dechunk("", buf, &n), 0);
+	assert_int_equal(dechunk("3\r\nab", buf, &n), 0);
+	assert_int_equal(dechunk("3\r\nabc\r\n0\r\n", buf, &n), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(dechunk(bad[i], buf, &n), -1);
+	/* A size line that never ends is not waited for forever. */
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(dechunk(big, buf, &n), -1);
+}
+
 /* A log longer than the tail read at start still continues its chain. */
 static void
 test_log_continues_from_tail(void **state)
@@ -187,6 +228,7 @@ main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_log_continues_from_tail),
+		cmocka_unit_test(test_dechunk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
