@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -108,10 +109,10 @@ void
 h_content(struct request *r)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-	char path[PATH_MAX], err[ERRMSG_MAX];
-	char *data = NULL;
-	size_t len;
+	char path[PATH_MAX];
+	struct stat st;
 	int64_t size;
+	int fd;
 	struct evbuffer *buf;
 
 	if (!pki_sha256_hex_valid(r->param)) {
@@ -126,10 +127,12 @@ h_content(struct request *r)
 		return;
 	}
 	size = db_content_size(r->db, r->param);
+	fd = -1;
 	if (size < 0 || content_path(r->srv, r->param, path, sizeof(path)) < 0 ||
-	    file_read(path, (size_t)size, &data, &len, err) < 0 ||
-	    (int64_t)len != size) {
-		free(data);
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || (int64_t)st.st_size != size) {
+		if (fd >= 0)
+			close(fd);
 		log_err("content %s is missing or damaged on the site", r->param);
 		reply_error(r, 500, "content %s is missing on the site",
 		    r->param);
@@ -137,9 +140,16 @@ h_content(struct request *r)
 	}
 	evhttp_add_header(out, "Content-Type", "application/octet-stream");
 	evhttp_add_header(out, "Cache-Control", "no-store");
+	/* Straight from the file: no copy of up to 2 MiB in memory first
+	 * (the buffer owns the descriptor). */
 	buf = evbuffer_new();
-	evbuffer_add(buf, data, len);
-	free(data);
+	if (buf == NULL || evbuffer_add_file(buf, fd, 0, size) < 0) {
+		close(fd);
+		if (buf != NULL)
+			evbuffer_free(buf);
+		reply_error(r, 500, "cannot send content %s", r->param);
+		return;
+	}
 	evhttp_send_reply(r->req, 200, "OK", buf);
 	evbuffer_free(buf);
 }
