@@ -1600,6 +1600,21 @@ db_collection_delete(struct db *db, const char *name, char *err)
 	return n < 0 ? -1 : n == 1;
 }
 
+int
+db_collection_exists(struct db *db, const char *name)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+	struct db_result *r;
+	int found;
+
+	if (db_exec(db, "SELECT 1 FROM collections WHERE name = $1", p, NP(p),
+		&r, NULL) < 0)
+		return 0;
+	found = r->nrows == 1;
+	db_result_free(r);
+	return found;
+}
+
 json_t *
 db_collections(struct db *db)
 {

@@ -301,6 +301,8 @@ int db_collection_rule_add(struct db *db, const char *name, const char *kind,
     const char *value, char *err);
 /* 1 deleted, 0 unknown (built-in collections are not deleted). */
 int db_collection_delete(struct db *db, const char *name, char *err);
+/* 1 when a collection of that name exists. */
+int db_collection_exists(struct db *db, const char *name);
 /* [{name, limit_name, site_only, builtin, created_by, created_at,
  * evaluated_at, members, rules: [{kind, value}]}] in name order. */
 json_t *db_collections(struct db *db);

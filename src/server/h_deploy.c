@@ -199,22 +199,6 @@ text_valid(const char *s, size_t max)
 	return i > 0 && i <= max;
 }
 
-int
-collection_exists(struct db *db, const char *name)
-{
-	json_t *all = db_collections(db), *c;
-	size_t i;
-	int found = 0;
-
-	json_array_foreach(all, i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "name")), name) ==
-		    0)
-			found = 1;
-	}
-	json_decref(all);
-	return found;
-}
 
 /* 1 when the stored content starts like a Debian package (an ar archive
  * whose first member is debian-binary): its first 21 bytes are read. */
@@ -270,7 +254,7 @@ deployment_check(struct request *r, json_t *o, struct db_deployment *d,
 		strcmp(d->type, "file") && strcmp(d->type, "command")))
 		return err_set(err, "'type' must be script, package, file or "
 				    "command");
-	if (d->collection == NULL || !collection_exists(r->db, d->collection))
+	if (d->collection == NULL || !db_collection_exists(r->db, d->collection))
 		return err_set(err, "no collection '%.64s'",
 		    d->collection ? d->collection : "");
 	if (strcmp(d->type, "command") == 0) {
@@ -505,7 +489,7 @@ h_admin_window_add(struct request *r)
 	if (recur == NULL)
 		recur = "none";
 	w.duration = json_integer_value(json_object_get(o, "duration"));
-	if (coll == NULL || !collection_exists(r->db, coll)) {
+	if (coll == NULL || !db_collection_exists(r->db, coll)) {
 		reply_error(r, 400, "no collection '%.64s'", coll ? coll : "");
 		goto out;
 	}

@@ -347,7 +347,7 @@ h_admin_settings_custom_add(struct request *r)
 				    "highest) and 'set' {key: value}");
 		goto out;
 	}
-	if (!collection_exists(r->db, coll)) {
+	if (!db_collection_exists(r->db, coll)) {
 		reply_error(r, 400, "no collection '%.64s'", coll);
 		goto out;
 	}

@@ -202,8 +202,6 @@ void h_admin_window_add(struct request *r);
 void h_admin_windows_list(struct request *r);
 void h_admin_window_delete(struct request *r);
 void h_admin_report_windows(struct request *r);
-/* 1 when a collection of that name exists. */
-int collection_exists(struct db *db, const char *name);
 /* Records the state a "deployment" status message reports. */
 int deployment_report(struct db *db, const char *client_id,
     const struct status_msg *m, char *err);
