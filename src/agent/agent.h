@@ -162,6 +162,9 @@ int64_t agent_clock(void);
 /* The held policy document, its signature, addressee and expiry checked
  * again; NULL with err. */
 json_t *agent_policy_held(struct agent_state *s, char *err);
+/* 1 when the policy last verified has nothing for the executor (no
+ * deployments, unlock.on_restart never): a hint that only skips work. */
+int agent_policy_idle(struct agent_state *s);
 /* An integer client setting from the held policy, or def. */
 int64_t agent_setting(struct agent_state *s, const char *key, int64_t def);
 

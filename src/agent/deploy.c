@@ -516,9 +516,17 @@ static int
 state_store(struct agent_state *s, json_t *st)
 {
 	char path[PATH_MAX], err[ERRMSG_MAX], *text = json_dumps(st,
-	    JSON_COMPACT | JSON_SORT_KEYS);
+	    JSON_COMPACT | JSON_SORT_KEYS), *held;
 	int r;
 
+	/* Unchanged (a run with nothing to do): nothing to write and sync. */
+	held = text ? state_read(s, DEPLOY_STATE, NULL) : NULL;
+	if (held != NULL && strcmp(held, text) == 0) {
+		free(held);
+		free(text);
+		return 0;
+	}
+	free(held);
 	state_path(s, DEPLOY_STATE, path, sizeof(path));
 	r = text ? file_write_atomic(path, text, strlen(text), 0600, err) : -1;
 	if (r < 0)
@@ -607,6 +615,20 @@ agent_deploy(struct agent_state *s, const struct identity *id,
 	size_t i, nwin;
 	int lock, ran = 0, found = 0;
 
+	/* Nothing to run (the usual check-in), and no unlock setting to
+	 * undo: no signature to check. */
+	if (only == 0 && agent_policy_idle(s)) {
+		const char *done;
+		int idle;
+
+		st = state_json(s, DEPLOY_STATE);
+		done = json_string_value(json_object_get(st,
+		    "unlock.on_restart"));
+		idle = done == NULL || strcmp(done, "never") == 0;
+		json_decref(st);
+		if (idle)
+			return 0;
+	}
 	doc = agent_policy_held(s, err);
 	if (doc == NULL)
 		return -1;

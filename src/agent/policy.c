@@ -2,9 +2,11 @@
  * unchanged policy costs a 304), verify the site's signature before
  * anything is parsed, refuse a document for another client, an older
  * serial or an expired one, and report refusals to the site. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -30,8 +32,16 @@ agent_policy_fresh(struct agent_state *s, int64_t now, char *detail,
 {
 	json_t *st = policy_state(s);
 	int64_t at = json_integer_value(json_object_get(st, "fetched_at"));
+	char path[PATH_MAX];
+	struct stat sb;
 	int64_t exp = json_integer_value(json_object_get(st, "expires_at"));
-	int ok = st != NULL && now - at < 2 * 3600 && exp > now;
+	int ok;
+
+	/* An unchanged policy (304) only touches the file. */
+	state_path(s, AGENT_POLICY, path, sizeof(path));
+	if (stat(path, &sb) == 0 && sb.st_mtime > at)
+		at = sb.st_mtime;
+	ok = st != NULL && now - at < 2 * 3600 && exp > now;
 
 	if (st == NULL)
 		str_copy(detail, size, "no policy yet");
@@ -82,7 +92,13 @@ agent_policy(struct agent_state *s, const struct identity *id,
 		return -1;
 	}
 	if (resp.status == 304) {
-		/* Unchanged: record that it is fresh. */
+		/* Unchanged: the file's time says it is fresh (nothing to
+		 * rewrite and sync). */
+		state_path(s, AGENT_POLICY, path, sizeof(path));
+		if (st != NULL && utimensat(AT_FDCWD, path, NULL, 0) == 0) {
+			r = 0;
+			goto out;
+		}
 		json_object_set_new(st, "fetched_at", json_integer(now_unix()));
 		r = 0;
 		goto save;
@@ -108,6 +124,18 @@ agent_policy(struct agent_state *s, const struct identity *id,
 	    "fetched_at", (json_int_t)now_unix());
 	json_object_set_new(st, "etag",
 	    json_string(resp.etag[0] ? resp.etag : ""));
+	/* A hint for the executor, from the verified document: nothing to
+	 * run. It can only make a run skip work; running anything still
+	 * needs the signed document verified again. */
+	{
+		const char *unlock = json_string_value(json_object_get(
+		    json_object_get(doc, "settings"), "unlock.on_restart"));
+
+		json_object_set_new(st, "executor_idle",
+		    json_boolean(json_array_size(json_object_get(doc,
+				     "deployments")) == 0 &&
+			(unlock == NULL || strcmp(unlock, "never") == 0)));
+	}
 	log_info("policy serial %lld verified and applied",
 	    (long long)json_integer_value(json_object_get(doc, "serial")));
 	r = 0;
@@ -126,6 +154,16 @@ out:
 	json_decref(st);
 	httpc_resp_free(&resp);
 	return r;
+}
+
+int
+agent_policy_idle(struct agent_state *s)
+{
+	json_t *st = policy_state(s);
+	int idle = json_is_true(json_object_get(st, "executor_idle"));
+
+	json_decref(st);
+	return idle;
 }
 
 json_t *

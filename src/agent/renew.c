@@ -22,6 +22,25 @@
  * the reading of the pair are serialised by this lock. */
 static pthread_mutex_t identity_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The validity of the certificate last parsed (under identity_lock): a run
+ * loads its identity more than once, and parsing a certificate costs. */
+static struct {
+	char *cert;
+	int64_t not_before, not_after;
+} validity;
+
+/* What the held CRL file said when last parsed, by its identity on disk
+ * (under crl_lock). */
+static pthread_mutex_t crl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int known;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	int64_t next_update; /* 0: none, or not a CRL */
+} crl_seen;
+
 int
 renew_due(int64_t not_before, int64_t not_after, int64_t now)
 {
@@ -97,19 +116,27 @@ identity_load(struct agent_state *s, struct identity *id, char *err)
 	id->ca = state_read(s, AGENT_CA, err);
 	id->cert = id->ca ? state_read(s, AGENT_CERT, err) : NULL;
 	id->key = id->cert ? state_read(s, AGENT_KEY, err) : NULL;
-	pthread_mutex_unlock(&identity_lock);
 	if (id->key == NULL) {
+		pthread_mutex_unlock(&identity_lock);
 		identity_free(id);
 		return -1;
 	}
-	x = pki_cert_from_pem(id->cert, strlen(id->cert), err);
-	if (x == NULL) {
-		identity_free(id);
-		return -1;
+	if (validity.cert == NULL || strcmp(validity.cert, id->cert) != 0) {
+		x = pki_cert_from_pem(id->cert, strlen(id->cert), err);
+		if (x == NULL) {
+			pthread_mutex_unlock(&identity_lock);
+			identity_free(id);
+			return -1;
+		}
+		free(validity.cert);
+		validity.cert = strdup(id->cert);
+		validity.not_before = asn1_time(X509_get0_notBefore(x));
+		validity.not_after = asn1_time(X509_get0_notAfter(x));
+		X509_free(x);
 	}
-	id->not_before = asn1_time(X509_get0_notBefore(x));
-	id->not_after = asn1_time(X509_get0_notAfter(x));
-	X509_free(x);
+	id->not_before = validity.not_before;
+	id->not_after = validity.not_after;
+	pthread_mutex_unlock(&identity_lock);
 	return 0;
 }
 
@@ -262,30 +289,84 @@ out:
 	return r;
 }
 
+/* The nextUpdate of the held CRL (0 when there is none), parsed again
+ * only when the file changed. */
+static int64_t
+crl_next_update(struct agent_state *s, const char *path)
+{
+	struct stat sb;
+	int64_t next = 0;
+	char *pem;
+
+	if (stat(path, &sb) < 0)
+		return 0;
+	pthread_mutex_lock(&crl_lock);
+	if (crl_seen.known && crl_seen.dev == sb.st_dev &&
+	    crl_seen.ino == sb.st_ino && crl_seen.size == sb.st_size &&
+	    crl_seen.mtime.tv_sec == sb.st_mtim.tv_sec &&
+	    crl_seen.mtime.tv_nsec == sb.st_mtim.tv_nsec) {
+		next = crl_seen.next_update;
+		pthread_mutex_unlock(&crl_lock);
+		return next;
+	}
+	if ((pem = state_read(s, AGENT_CRL, NULL)) != NULL) {
+		BIO *b = BIO_new_mem_buf(pem, -1);
+		X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)
+				  : NULL;
+
+		if (crl != NULL && X509_CRL_get0_nextUpdate(crl) != NULL)
+			next = asn1_time(X509_CRL_get0_nextUpdate(crl));
+		X509_CRL_free(crl);
+		BIO_free(b);
+		free(pem);
+	}
+	crl_seen.known = 1;
+	crl_seen.dev = sb.st_dev;
+	crl_seen.ino = sb.st_ino;
+	crl_seen.size = sb.st_size;
+	crl_seen.mtime = sb.st_mtim;
+	crl_seen.next_update = next;
+	pthread_mutex_unlock(&crl_lock);
+	return next;
+}
+
 /* 1 when the stored CRL is current; a stale one would lock the device out
  * of its own site, so it is not used (and, when say is set, says so). */
 static int
 crl_current(struct agent_state *s, const char *path, int say)
 {
-	char *pem = state_read(s, AGENT_CRL, NULL);
-	X509_CRL *crl = NULL;
+	int64_t next = crl_next_update(s, path);
+	int ok = next > now_unix();
+
+	if (next != 0 && !ok && say)
+		log_warn("the site's CRL in %s is past its nextUpdate; "
+			 "continuing without it",
+		    path);
+	return ok;
+}
+
+/* 1 when the held CRL file holds exactly these DER bytes. */
+static int
+crl_held_is(struct agent_state *s, const char *der, size_t len)
+{
+	char *pem = state_read(s, AGENT_CRL, NULL), *name = NULL, *hdr = NULL;
+	unsigned char *data = NULL;
+	long dlen = 0;
 	BIO *b;
-	int ok;
+	int same = 0;
 
 	if (pem == NULL)
 		return 0;
 	b = BIO_new_mem_buf(pem, -1);
-	crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+	if (b != NULL && PEM_read_bio(b, &name, &hdr, &data, &dlen) == 1)
+		same = strcmp(name, PEM_STRING_X509_CRL) == 0 &&
+		    (size_t)dlen == len && memcmp(data, der, len) == 0;
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	OPENSSL_free(data);
 	BIO_free(b);
-	ok = crl && X509_CRL_get0_nextUpdate(crl) &&
-	    X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) > 0;
-	if (crl && !ok && say)
-		log_warn("the site's CRL in %s is past its nextUpdate; "
-			 "continuing without it",
-		    path);
-	X509_CRL_free(crl);
 	free(pem);
-	return ok;
+	return same;
 }
 
 const char *
@@ -313,8 +394,9 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	 * CRL held so far), so a run makes one handshake. */
 	if (crl_current(s, path, 0))
 		tls.crl_file = path;
+	/* The same CRL again (the usual answer) was checked when it came. */
 	if (httpc_request("GET", url, &tls, NULL, NULL, &resp, err) == 0 &&
-	    resp.status == 200) {
+	    resp.status == 200 && !crl_held_is(s, resp.body, resp.len)) {
 		p = (const unsigned char *)resp.body;
 		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
 		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);

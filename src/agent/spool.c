@@ -74,6 +74,14 @@ spool_open(struct agent_state *s, char *err)
 		return NULL;
 	}
 	sqlite3_busy_timeout(sp->db, 5000);
+	{
+		/* The WAL and its index stay between runs instead of being
+		 * created and removed by each (a check-in opens the spool). */
+		int one = 1;
+
+		sqlite3_file_control(sp->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+		    &one);
+	}
 	if (sq(sp,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 		"CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "

@@ -50,6 +50,9 @@ struct pin_state {
  * agent's next run resumes it instead of a full handshake); NULL: not. */
 static char *session_path;
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The file the last resumed session came from: saving to it again leaves
+ * no other file to prune. */
+static char session_loaded_from[4200];
 
 void
 httpc_session_file(const char *path)
@@ -137,6 +140,9 @@ session_load(const struct httpc_tls *tls)
 		sess = PEM_read_SSL_SESSION(f, NULL, NULL, NULL);
 		fclose(f);
 		ERR_clear_error();
+		if (sess != NULL)
+			str_copy(session_loaded_from,
+			    sizeof(session_loaded_from), path);
 	}
 	pthread_mutex_unlock(&session_lock);
 	if (sess != NULL && !SSL_SESSION_is_resumable(sess)) {
@@ -165,9 +171,16 @@ session_save(SSL *ssl, const SSL_SESSION *loaded,
 	if (bio != NULL && PEM_write_bio_SSL_SESSION(bio, sess) == 1 &&
 	    (len = BIO_get_mem_data(bio, &data)) > 0) {
 		pthread_mutex_lock(&session_lock);
+		/* A cache: a session lost in a crash costs one full
+		 * handshake, so it is not synced. */
 		if (session_file_of(tls, path, sizeof(path)) == 0 &&
-		    file_write_atomic(path, data, (size_t)len, 0600, NULL) == 0)
+		    file_write_cache(path, data, (size_t)len, 0600, NULL) ==
+			0 &&
+		    strcmp(path, session_loaded_from) != 0) {
 			session_prune(path);
+			str_copy(session_loaded_from,
+			    sizeof(session_loaded_from), path);
+		}
 		pthread_mutex_unlock(&session_lock);
 	}
 	BIO_free(bio);
@@ -181,6 +194,10 @@ struct hconn {
 	SSL_CTX *ctx;
 	SSL_SESSION *loaded; /* the session offered for resumption */
 	int saved;
+	/* During the handshake only: what the callbacks load on demand. */
+	const struct httpc_tls *tls;
+	int trust_loaded;
+	char why[160]; /* why a callback failed */
 	char key[PKI_FPR_HEX]; /* SHA-256 of host, port and credentials */
 };
 
@@ -194,7 +211,14 @@ struct target {
 void
 httpc_global_init(void)
 {
-	OPENSSL_init_ssl(0, NULL);
+	/* The TLS of the agent and stewardctl is fixed by Steward (TLS 1.3,
+	 * the site's own CA): the distribution's openssl.cnf changes nothing
+	 * of it and costs each run a millisecond. It is read only when the
+	 * operator names one in OPENSSL_CONF (a FIPS provider, say). */
+	OPENSSL_init_ssl(getenv("OPENSSL_CONF") != NULL
+		? OPENSSL_INIT_LOAD_CONFIG
+		: OPENSSL_INIT_NO_LOAD_CONFIG,
+	    NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -465,22 +489,38 @@ store_add_pem(X509_STORE *store, const char *pem)
 	return n;
 }
 
+/* The client certificate, parsed when the server asks for one: a resumed
+ * session (an agent's usual run) never does, and parsing costs. */
 static int
-use_identity(SSL_CTX *ctx, const char *cert_pem, const char *key_pem)
+client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 {
-	BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem,
-	    -1);
-	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-	int ok = x != NULL && k != NULL && SSL_CTX_use_certificate(ctx, x) == 1 &&
-	    SSL_CTX_use_PrivateKey(ctx, k) == 1 &&
-	    SSL_CTX_check_private_key(ctx) == 1;
+	struct hconn *c = SSL_get_app_data(ssl);
+	BIO *cb, *kb;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
 
-	X509_free(x);
-	EVP_PKEY_free(k);
+	if (c == NULL || c->tls == NULL || c->tls->cert_pem == NULL ||
+	    c->tls->key_pem == NULL)
+		return 0;
+	cb = BIO_new_mem_buf(c->tls->cert_pem, -1);
+	kb = BIO_new_mem_buf(c->tls->key_pem, -1);
+	if (cb != NULL && kb != NULL) {
+		x = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+		k = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+	}
 	BIO_free(cb);
 	BIO_free(kb);
-	return ok ? 0 : -1;
+	if (x == NULL || k == NULL || X509_check_private_key(x, k) != 1) {
+		X509_free(x);
+		EVP_PKEY_free(k);
+		ERR_clear_error();
+		str_copy(c->why, sizeof(c->why),
+		    "cannot use the client certificate and key");
+		return 0;
+	}
+	*x509 = x;
+	*pkey = k;
+	return 1;
 }
 
 static int
@@ -504,9 +544,45 @@ add_crl(X509_STORE *store, const char *path)
 	return n > 0 ? 0 : -1;
 }
 
+/* Verifies the server's chain against the site CA (and the CRL), loaded
+ * into the store at the first full handshake: a resumed one verifies
+ * nothing, so it parses neither. */
+static int
+site_verify(X509_STORE_CTX *sctx, void *arg)
+{
+	struct hconn *c = arg;
+	X509_STORE *store = X509_STORE_CTX_get0_store(sctx);
+
+	if (c->tls == NULL) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_UNSPECIFIED);
+		return 0;
+	}
+	if (!c->trust_loaded) {
+		if (store_add_pem(store, c->tls->ca_pem) == 0) {
+			str_copy(c->why, sizeof(c->why),
+			    "no usable CA certificate");
+			X509_STORE_CTX_set_error(sctx,
+			    X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+			return 0;
+		}
+		if (c->tls->crl_file != NULL &&
+		    add_crl(store, c->tls->crl_file) < 0) {
+			str_fmt(c->why, sizeof(c->why),
+			    "cannot read the CRL %s", c->tls->crl_file);
+			X509_STORE_CTX_set_error(sctx,
+			    X509_V_ERR_UNABLE_TO_GET_CRL);
+			return 0;
+		}
+		c->trust_loaded = 1;
+	}
+	if (c->tls->crl_file != NULL)
+		X509_STORE_CTX_set_flags(sctx, X509_V_FLAG_CRL_CHECK);
+	return X509_verify_cert(sctx);
+}
+
 static SSL_CTX *
-make_ctx(const struct httpc_tls *tls, struct pin_state *pin, const char *url,
-    char *err)
+make_ctx(struct hconn *c, const struct httpc_tls *tls, struct pin_state *pin,
+    const char *url, char *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	X509_STORE *store;
@@ -519,31 +595,24 @@ make_ctx(const struct httpc_tls *tls, struct pin_state *pin, const char *url,
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	store = SSL_CTX_get_cert_store(ctx);
+	X509_STORE_set_purpose(store, X509_PURPOSE_SSL_SERVER);
 	if (tls->ca_pem != NULL) {
-		if (store_add_pem(store, tls->ca_pem) == 0) {
-			SSL_CTX_free(ctx);
-			err_set(err, "no usable CA certificate for %s", url);
-			return NULL;
-		}
+		SSL_CTX_set_cert_verify_callback(ctx, site_verify, c);
 	} else if (tls->pin_fpr != NULL) {
 		SSL_CTX_set_cert_verify_callback(ctx, pin_verify, pin);
+		if (tls->crl_file != NULL &&
+		    add_crl(store, tls->crl_file) < 0) {
+			SSL_CTX_free(ctx);
+			err_set(err, "cannot read the CRL %s", tls->crl_file);
+			return NULL;
+		}
 	} else {
 		SSL_CTX_free(ctx);
 		err_set(err, "no trust anchor for %s", url);
 		return NULL;
 	}
-	X509_STORE_set_purpose(store, X509_PURPOSE_SSL_SERVER);
-	if (tls->crl_file != NULL && add_crl(store, tls->crl_file) < 0) {
-		SSL_CTX_free(ctx);
-		err_set(err, "cannot read the CRL %s", tls->crl_file);
-		return NULL;
-	}
-	if (tls->cert_pem != NULL && tls->key_pem != NULL &&
-	    use_identity(ctx, tls->cert_pem, tls->key_pem) < 0) {
-		SSL_CTX_free(ctx);
-		err_set(err, "cannot use the client certificate and key");
-		return NULL;
-	}
+	if (tls->cert_pem != NULL && tls->key_pem != NULL)
+		SSL_CTX_set_client_cert_cb(ctx, client_cert);
 	return ctx;
 }
 
@@ -619,7 +688,7 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 	}
 	c->fd = -1;
 	str_copy(c->key, sizeof(c->key), key);
-	c->ctx = make_ctx(tls, pin, url, err);
+	c->ctx = make_ctx(c, tls, pin, url, err);
 	if (c->ctx == NULL) {
 		hconn_close(c);
 		return NULL;
@@ -629,7 +698,8 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 		: deadline,
 	    tls->cancel, url, err);
 	if (c->fd < 0 || (c->ssl = SSL_new(c->ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1) {
+	    SSL_set_fd(c->ssl, c->fd) != 1 ||
+	    SSL_set_app_data(c->ssl, c) != 1) {
 		if (c->fd >= 0)
 			err_set(err, "cannot start TLS with %s", url);
 		hconn_close(c);
@@ -645,11 +715,15 @@ conn_open(const struct target *t, const struct httpc_tls *tls,
 	if (tls->ca_pem != NULL &&
 	    (c->loaded = session_load(tls)) != NULL)
 		SSL_set_session(c->ssl, c->loaded);
+	c->tls = tls;
 	r = ssl_io(c, op_handshake, NULL, 0, NULL, deadline, tls->cancel, url,
 	    why);
-	if (r == 1)
+	c->tls = NULL;
+	if (r == 1 && c->why[0] == '\0')
 		return c;
-	if (pin->failed)
+	if (c->why[0] != '\0')
+		err_set(err, "cannot reach %s: %s", url, c->why);
+	else if (pin->failed)
 		err_set(err, "the server at %s is not the site this token "
 			     "names (its certificate does not chain to the "
 			     "pinned site CA); nothing was sent",

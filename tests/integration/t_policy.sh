@@ -106,3 +106,13 @@ python3 -c 'import json,sys
 d=json.load(open(sys.argv[1])); gap=d["next_due"]-d["sent_at"]
 assert 6480 <= gap <= 7920, gap' "$TMP/c1/inventory.json" || fail "inventory.interval not followed: $(cat "$TMP/c1/inventory.json" | head -c 200)"
 ok "the agent schedules its inventory by the inventory.interval of its policy"
+
+# A key that does not match the certificate is said plainly, at the full
+# handshake that needs it (a resumed run never parses the key).
+cp -r "$TMP/c1" "$TMP/badkey"
+rm -f "$TMP/badkey"/tls.session.*
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$TMP/badkey/key.pem" 2>/dev/null
+chmod 600 "$TMP/badkey/key.pem"
+expect_exit 1 agent run --state "$TMP/badkey" --once
+expect_in "cannot use the client certificate and key"
+ok "a key that does not match the certificate is refused with a clear message"
