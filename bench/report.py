@@ -151,6 +151,9 @@ def main():
         lines.append("| agent idle RSS (goal ≤ 5 MiB) | %.1f MiB | | %s | | |" % (
             agent["idle_rss_kb"] / 1024.0,
             "met" if agent["idle_rss_kb"] <= 5 * 1024 else "missed"))
+        if "anon_kb" in agent:
+            lines.append("| agent idle: anonymous (its own) / PSS | %.1f / %.1f MiB | | | | |" % (
+                agent["anon_kb"] / 1024.0, agent["pss_kb"] / 1024.0))
     if enroll:
         lines.append("| enrollment: certificates issued (approval all, 8 at a time) | %.0f /s | | | %s / - | %s / - |" % (
             enroll["rps"], fmt_cpu(enroll), fmt_p99(enroll)))

@@ -127,14 +127,20 @@ agent, state = sys.argv[1], sys.argv[2]
 p = subprocess.Popen([agent, "run", "--state", state, "--interval", "3600"],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(3)
-rss = 0
+rss = anon = pss = 0
 with open("/proc/%d/status" % p.pid) as f:
     for line in f:
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1])
+        elif line.startswith("RssAnon:"):
+            anon = int(line.split()[1])
+with open("/proc/%d/smaps_rollup" % p.pid) as f:
+    for line in f:
+        if line.startswith("Pss:"):
+            pss = int(line.split()[1])
 p.terminate()
 p.wait()
-print(json.dumps({"idle_rss_kb": rss}))
+print(json.dumps({"idle_rss_kb": rss, "anon_kb": anon, "pss_kb": pss}))
 PY
 
 # P4: Puppet Server's catalog requests against Steward's policy requests

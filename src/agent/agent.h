@@ -162,6 +162,10 @@ int64_t agent_clock(void);
 /* The held policy document, its signature, addressee and expiry checked
  * again; NULL with err. */
 json_t *agent_policy_held(struct agent_state *s, char *err);
+/* idle.c: between check-ins, gives back the free heap and the mapped
+ * library pages that hold nothing of the agent's; returns how many
+ * mappings were dropped. */
+int agent_idle_release(void);
 /* 1 when the policy last verified has nothing for the executor (no
  * deployments, unlock.on_restart never): a hint that only skips work. */
 int agent_policy_idle(struct agent_state *s);

@@ -503,6 +503,8 @@ agent_run(const struct run_opts *o)
 		left = interval - interval / 10 + (j % (interval / 5 + 1));
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += left;
+		/* Waiting is most of an agent's life: small while it waits. */
+		agent_idle_release();
 		pthread_mutex_lock(&ch.lock);
 		/* Waits in one-second slices: a signal sets stop_requested
 		 * but does not wake a condition wait. */

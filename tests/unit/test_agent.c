@@ -14,6 +14,53 @@
 
 #include "agent/agent.h"
 #include "common/util.h"
+#include "crypto/pki.h"
+
+/* Written before the release: must survive it. */
+static char written[8192] = "before";
+static const char rodata[] = "read-only data, never written";
+
+static long
+vm_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
+/* The idle release drops read-only file pages only: what the process
+ * wrote (data, heap) stays, and code runs again after it. */
+static void
+test_idle_release(void **state)
+{
+	char hex[PKI_FPR_HEX], again[PKI_FPR_HEX];
+	char *heap = malloc(1 << 16);
+	long before, after;
+
+	(void)state;
+	assert_non_null(heap);
+	memset(heap, 0x5a, 1 << 16);
+	str_copy(written, sizeof(written), "written by the test");
+	pki_sha256_hex("steward", 7, hex);
+	before = vm_rss_kb();
+	assert_true(agent_idle_release() > 0);
+	after = vm_rss_kb();
+	assert_true(after > 0 && after < before);
+	assert_string_equal(written, "written by the test");
+	assert_string_equal(rodata, "read-only data, never written");
+	assert_int_equal(heap[0], 0x5a);
+	assert_int_equal(heap[(1 << 16) - 1], 0x5a);
+	pki_sha256_hex("steward", 7, again);
+	assert_string_equal(hex, again);
+	free(heap);
+}
 
 static void
 test_facts(void **state)
@@ -163,6 +210,7 @@ main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_renew_due),
 		cmocka_unit_test(test_run_child),
+		cmocka_unit_test(test_idle_release),
 	};
 	setenv("STEWARD_TEST_SECRET", "leaked", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
