@@ -707,6 +707,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		if (c->bev != bev)
 			return;
 	}
+	if ((what & BEV_EVENT_EOF) && c->w->o->sc == SC_IDLE && c->opened &&
+	    !c->busy) {
+		/* Closed after its answer (a parked long-poll is answered
+		 * with Connection: close): done, not a failure. */
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		c->dead = 1;
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
 

@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "park.h"
 #include "server.h"
 
 /* The largest route limit (an inventory report, 2 MiB): libevent 2.1
@@ -161,6 +162,8 @@ tls_setup(struct server *srv, char *err)
 	SSL_CTX_set_verify_depth(ctx, 2);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"stewardd",
 	    8);
+	if (srv->cfg.notify_park)
+		park_setup(ctx);
 	return 0;
 }
 

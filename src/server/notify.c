@@ -2,28 +2,40 @@
  * worker serves: long-polls are held here and answered when the site has
  * something for the client; a blocked client's connections are closed here,
  * on every worker, when a poke arrives. */
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "park.h"
 #include "server.h"
 
 #define BUCKETS_MIN 1024
+#define PARK_TRIM_AFTER 256 /* parked since the last trim */
 
 /* One client connection of this worker. About 100 bytes; the rest of an
- * idle connection's cost is the TLS session and libevent's buffers. */
+ * idle connection's cost is the TLS session and libevent's buffers, or,
+ * once its long-poll is parked (park.c), its keys and one event. */
 struct conn {
 	struct worker *w;
-	struct evhttp_connection *evcon;
+	struct evhttp_connection *evcon; /* NULL once parked */
 	struct evhttp_request *waiting; /* a held GET /v1/notify */
+	struct park *park;              /* a parked GET /v1/notify */
+	struct event *pev;              /* its watch: the client's close */
 	int64_t deadline;               /* monotonic seconds */
 	int64_t after;                  /* ids the agent already has */
 	int tarpit;                     /* waiting is a refused request */
@@ -102,28 +114,227 @@ conn_register(struct request *r)
 	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
 }
 
+/* The body of an answer, {"notifications": [...]} and a newline; takes
+ * list. */
+static char *
+answer_body(json_t *list, size_t *len)
+{
+	json_t *o = json_pack("{s:o}", "notifications",
+	    list ? list : json_array());
+	char *text = json_dumps(o, JSON_COMPACT), *body;
+
+	json_decref(o);
+	*len = text ? strlen(text) : 0;
+	body = malloc(*len + 2);
+	if (body != NULL) {
+		if (text)
+			memcpy(body, text, *len);
+		body[(*len)++] = '\n';
+		body[*len] = '\0';
+	}
+	free(text);
+	return body;
+}
+
 static void
 answer(struct conn *c, struct evhttp_request *req, json_t *list, int close)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	json_t *o = json_pack("{s:o}", "notifications",
-	    list ? list : json_array());
-	char *text = json_dumps(o, JSON_COMPACT);
+	size_t len;
+	char *body = answer_body(list, &len);
 
-	json_decref(o);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (close)
 		evhttp_add_header(h, "Connection", "close");
-	if (text)
-		evbuffer_add(buf, text, strlen(text));
-	evbuffer_add(buf, "\n", 1);
-	free(text);
+	if (body != NULL)
+		evbuffer_add(buf, body, len);
+	free(body);
 	if (c != NULL)
 		c->waiting = NULL;
 	evhttp_send_reply(req, 200, "OK", buf);
 	evbuffer_free(buf);
+}
+
+/* 1 when the connection holds a long-poll (parked or not). */
+static int
+held(const struct conn *c)
+{
+	return c->park != NULL || (c->waiting != NULL && !c->tarpit);
+}
+
+/* Parked connections. */
+
+static int devnull = -1;
+static pthread_once_t devnull_once = PTHREAD_ONCE_INIT;
+
+static void
+devnull_open(void)
+{
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+}
+
+static void
+park_end(struct conn *c)
+{
+	conn_unlink(c);
+	if (c->pev != NULL)
+		event_free(c->pev);
+	park_free(c->park);
+	free(c);
+}
+
+static void
+on_park_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (park_flush(c->park) == 1 && event_add(c->pev, NULL) == 0)
+		return;
+	park_end(c);
+}
+
+/* A parked connection reads nothing: the client's close, or anything it
+ * sends, ends it. */
+static void
+on_park_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	park_end(arg);
+}
+
+/* Answers a parked long-poll (taking list) and closes it once written. */
+static void
+park_answer(struct conn *c, json_t *list)
+{
+	size_t blen, hlen;
+	char *body = answer_body(list, &blen), *text = NULL, head[256];
+	int r = -1;
+
+	hlen = (size_t)snprintf(head, sizeof(head),
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Cache-Control: no-store\r\nConnection: close\r\n"
+	    "Content-Length: %zu\r\n\r\n",
+	    blen);
+	if (body != NULL && hlen < sizeof(head) &&
+	    (text = malloc(hlen + blen)) != NULL) {
+		memcpy(text, head, hlen);
+		memcpy(text + hlen, body, blen);
+		r = park_send(c->park, text, hlen + blen);
+	}
+	free(text);
+	free(body);
+	if (r == 1) {
+		/* The rest when the socket takes it. */
+		event_free(c->pev);
+		c->pev = event_new(c->w->base, park_fd(c->park), EV_WRITE,
+		    on_park_write, c);
+		if (c->pev != NULL && event_add(c->pev, NULL) == 0)
+			return;
+	}
+	park_end(c);
+}
+
+/* libevent's part of a parked connection (the SSL, the buffers, the HTTP
+ * state) is freed in two turns of the loop: first its events are removed
+ * (epoll learns of it at the next turn), then the descriptor's number is
+ * made to name /dev/null, so that freeing the connection (a shutdown and
+ * a close of that number) cannot reach the socket the parked connection
+ * holds under its own descriptor. */
+struct detach {
+	struct worker *w;
+	struct evhttp_connection *evcon;
+	int fd;
+	int step;
+	int gone; /* libevent freed it meanwhile */
+};
+
+static void
+on_detached_close(struct evhttp_connection *evcon, void *arg)
+{
+	struct detach *d = arg;
+
+	(void)evcon;
+	d->gone = 1;
+}
+
+static void
+detach_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct detach *d = arg;
+	struct timeval ms = {0, 1000};
+
+	(void)fd;
+	(void)what;
+	if (d->gone) {
+		free(d);
+		return;
+	}
+	if (d->step++ == 0) {
+		bufferevent_disable(evhttp_connection_get_bufferevent(d->evcon),
+		    EV_READ | EV_WRITE);
+		if (event_base_once(d->w->base, -1, EV_TIMEOUT, detach_step,
+			d, &ms) == 0)
+			return;
+	}
+	if (devnull >= 0 && dup3(devnull, d->fd, O_CLOEXEC) >= 0) {
+		evhttp_connection_set_closecb(d->evcon, NULL, NULL);
+		evhttp_connection_free(d->evcon);
+	} else {
+		log_warn("cannot free the TLS state of a parked connection");
+	}
+	free(d);
+}
+
+/* Parks the long-poll just held on c: 0 parked, -1 held as it is. */
+static int
+park_conn(struct conn *c)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(c->evcon);
+	SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+	struct timeval ms = {0, 1000};
+	struct detach *d;
+	const char *why = "";
+	int fd = bev ? (int)bufferevent_getfd(bev) : -1;
+
+	pthread_once(&devnull_once, devnull_open);
+	if (ssl == NULL || fd < 0 || devnull < 0 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		return -1;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return -1;
+	c->park = park_take(ssl, fd, &why);
+	if (c->park != NULL) {
+		c->pev = event_new(c->w->base, park_fd(c->park),
+		    EV_READ | EV_PERSIST, on_park_read, c);
+		d->w = c->w;
+		d->evcon = c->evcon;
+		d->fd = fd;
+	}
+	/* The SSL moved to the same key: unparked, the connection goes on
+	 * as before. */
+	if (c->park == NULL || c->pev == NULL || event_add(c->pev, NULL) < 0 ||
+	    event_base_once(c->w->base, -1, EV_TIMEOUT, detach_step, d,
+		&ms) < 0) {
+		if (c->pev != NULL)
+			event_free(c->pev);
+		c->pev = NULL;
+		park_free(c->park);
+		c->park = NULL;
+		free(d);
+		log_debug("long-poll not parked: %s", why);
+		return -1;
+	}
+	evhttp_connection_set_closecb(c->evcon, on_detached_close, d);
+	c->evcon = NULL;
+	c->waiting = NULL;
+	c->w->parked++;
+	return 0;
 }
 
 void
@@ -162,6 +373,8 @@ h_notify(struct request *r)
 	c->waiting = r->req;
 	c->after = after;
 	c->deadline = mono_secs() + wait;
+	if (r->srv->cfg.notify_park)
+		park_conn(c);
 }
 
 /* Answers the held long-polls of one client (and, for CLOSE, ends every
@@ -178,8 +391,7 @@ client_conns(struct worker *w, const char *id, int held_only, size_t *n)
 
 	*n = 0;
 	for (c = w->conns[bucket_of(w, id)]; c; c = c->hnext) {
-		if (strcmp(c->client_id, id) != 0 ||
-		    (held_only && (c->waiting == NULL || c->tarpit)))
+		if (strcmp(c->client_id, id) != 0 || (held_only && !held(c)))
 			continue;
 		if (*n == cap) {
 			struct conn **nh;
@@ -204,7 +416,17 @@ poke_client(struct worker *w, const struct poke *pk)
 	hits = client_conns(w, pk->client_id, 0, &n);
 	for (i = 0; i < n; i++) {
 		c = hits[i];
-		if (c->waiting != NULL && c->tarpit) {
+		if (c->park != NULL) {
+			/* Answered, and so closed: with the "blocked"
+			 * notification on a block. */
+			json_t *list = db_notify_take(w->db, c->client_id,
+			    c->after, now_unix());
+
+			if (json_array_size(list) > 0 || pk->kind == POKE_CLOSE)
+				park_answer(c, list); /* takes list */
+			else
+				json_decref(list);
+		} else if (c->waiting != NULL && c->tarpit) {
 			if (pk->kind == POKE_CLOSE)
 				evhttp_connection_free(c->evcon);
 		} else if (c->waiting != NULL) {
@@ -256,10 +478,12 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 					"id")) > c->after)
 					json_array_append(list, it);
 			}
-			if (json_array_size(list) > 0)
-				answer(c, c->waiting, list, 0);
-			else
+			if (json_array_size(list) == 0)
 				json_decref(list);
+			else if (c->park != NULL)
+				park_answer(c, list);
+			else
+				answer(c, c->waiting, list, 0);
 		}
 		free(hits);
 	}
@@ -273,8 +497,7 @@ has_waiting(struct worker *w, const char *id)
 	struct conn *c;
 
 	for (c = w->conns[bucket_of(w, id)]; c; c = c->hnext)
-		if (c->waiting != NULL && !c->tarpit &&
-		    strcmp(c->client_id, id) == 0)
+		if (held(c) && strcmp(c->client_id, id) == 0)
 			return 1;
 	return 0;
 }
@@ -397,13 +620,28 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	int64_t now = mono_secs();
 	size_t b;
 
-	for (b = 0; b < w->nbuckets; b++) {
-		struct conn *c;
+	/* What parked connections freed lies in holes between live blocks:
+	 * given back to the system during a wave of them, and once it has
+	 * settled (a few ms each time). */
+	if (w->parked >= PARK_TRIM_AFTER ||
+	    (w->parked > 0 && w->parked == w->parked_seen)) {
+		w->parked = 0;
+		malloc_trim(0);
+	}
+	w->parked_seen = w->parked;
 
-		for (c = w->conns[b]; c; c = c->hnext) {
-			if (c->waiting == NULL || c->deadline > now)
+	for (b = 0; b < w->nbuckets; b++) {
+		struct conn *c, *next;
+
+		/* Answering a parked connection frees it: next first. */
+		for (c = w->conns[b]; c; c = next) {
+			next = c->hnext;
+			if ((c->waiting == NULL && c->park == NULL) ||
+			    c->deadline > now)
 				continue;
-			if (c->tarpit)
+			if (c->park != NULL)
+				park_answer(c, NULL);
+			else if (c->tarpit)
 				answer_tarpit(c);
 			else
 				answer(c, c->waiting, NULL, 0);
@@ -438,7 +676,12 @@ worker_notify_free(struct worker *w)
 
 		for (; c; c = next) {
 			next = c->hnext;
-			evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+			if (c->evcon != NULL)
+				evhttp_connection_set_closecb(c->evcon, NULL,
+				    NULL);
+			if (c->pev != NULL)
+				event_free(c->pev);
+			park_free(c->park);
 			free(c);
 		}
 	}

@@ -72,6 +72,8 @@ struct worker {
 	size_t nbuckets;
 	size_t nconns;
 	struct event *sweep_ev;  /* expires held long-polls */
+	unsigned parked;         /* long-polls parked since the last trim */
+	unsigned parked_seen;    /* ... as the last sweep saw it */
 	struct event *poke_ev;   /* wakes the loop for pokes */
 	pthread_mutex_t poke_lock;
 	struct poke *pokes;

@@ -21,6 +21,7 @@ site_config_defaults(struct site_config *c)
 	c->log_level = LVL_INFO;
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
+	c->notify_park = 1;
 	c->inactive_after = 7 * 86400;
 	c->collections_interval = 86400;
 	c->status_rate = 2;
@@ -140,6 +141,11 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "and 1h",
 			    line);
 		c->notify_hold = v;
+	} else if (strcmp(key, "notify_park") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return err_set(err,
+			    "line %d: notify_park must be yes or no", line);
+		c->notify_park = strcmp(value, "yes") == 0;
 	} else if (strcmp(key, "collections_interval") == 0) {
 		if (parse_duration(value, &v) < 0 || v < 10 || v > 366 * 86400)
 			return err_set(err,
