@@ -47,14 +47,26 @@ struct suite {
 	uint32_t id; /* SSL_CIPHER_get_id() */
 	const char *digest;
 	size_t keylen, hashlen;
-	const EVP_CIPHER *(*cipher)(void);
+	const char *cipher_name;
+	EVP_CIPHER *cipher; /* fetched once: a fetch per record costs */
 };
 
-static const struct suite suites[] = {
-	{0x03001301, "SHA256", 16, 32, EVP_aes_128_gcm},
-	{0x03001302, "SHA384", 32, 48, EVP_aes_256_gcm},
-	{0x03001303, "SHA256", 32, 32, EVP_chacha20_poly1305},
+static struct suite suites[] = {
+	{0x03001301, "SHA256", 16, 32, "AES-128-GCM", NULL},
+	{0x03001302, "SHA384", 32, 48, "AES-256-GCM", NULL},
+	{0x03001303, "SHA256", 32, 32, "ChaCha20-Poly1305", NULL},
 };
+static pthread_once_t suites_once = PTHREAD_ONCE_INIT;
+
+static void
+suites_fetch(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		suites[i].cipher = EVP_CIPHER_fetch(NULL,
+		    suites[i].cipher_name, NULL);
+}
 
 /* What one SSL reported of its write keys (its ex_data). */
 struct keys {
@@ -208,8 +220,10 @@ park_take(SSL *ssl, int fd, const char **why)
 	size_t i;
 	int n;
 
+	pthread_once(&suites_once, suites_fetch);
 	for (i = 0; c != NULL && i < sizeof(suites) / sizeof(suites[0]); i++)
-		if (suites[i].id == SSL_CIPHER_get_id(c))
+		if (suites[i].id == SSL_CIPHER_get_id(c) &&
+		    suites[i].cipher != NULL)
 			s = &suites[i];
 	if (s == NULL || k == NULL || k->len != s->hashlen) {
 		*why = "no traffic secret for this cipher suite";
@@ -282,7 +296,7 @@ seal(struct park *pk, unsigned char type, const unsigned char *in,
 	out[3] = (unsigned char)(clen >> 8);
 	out[4] = (unsigned char)clen;
 	ok = ctx != NULL &&
-	    EVP_EncryptInit_ex(ctx, pk->suite->cipher(), NULL, pk->key,
+	    EVP_EncryptInit_ex(ctx, pk->suite->cipher, NULL, pk->key,
 		nonce) == 1 &&
 	    EVP_EncryptUpdate(ctx, NULL, &n1, out, 5) == 1 &&
 	    EVP_EncryptUpdate(ctx, out + 5, &n2, in, (int)len) == 1 &&
