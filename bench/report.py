@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 R, SECS, CONNS, AGENTS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+ROUNDS = sys.argv[5] if len(sys.argv) > 5 else "1"
 
 # (key, what, peer, goal for Steward / peer on the main figure)
 MEASURES = [
@@ -119,8 +120,10 @@ def main():
             "%.1f KiB" % (ni["rss_per_connection_bytes"] / 1024.0) if ni else "-",
             "%.2f" % p3["ratio"] if p3["ratio"] is not None else "-"))
         if "all_answered_ms" in si:
-            lines.append("| P3 fetch policy now: all %d held long-polls answered | %.0f ms (p50 %.0f) | | (≤ 2 s at 100,000) | | |" % (
-                si["answered_after_trigger"], si["all_answered_ms"], si["answer_p50_ms"]))
+            cpu = si.get("server_cpu_us_per_answer")
+            lines.append("| P3 fetch policy now: all %d held long-polls answered | %.0f ms (p50 %.0f) | | (≤ 2 s at 100,000) | %s | |" % (
+                si["answered_after_trigger"], si["all_answered_ms"], si["answer_p50_ms"],
+                "%.0f per answer" % cpu if cpu is not None else ""))
     if sc:
         lines.append("| P4 Steward policy (full document) vs Puppet Server catalog, 8 keep-alive connections | %s | %s | %s (≥ 1000) | %s / %s | %s / %s |" % (
             fmt_rps(sc), "%.1f" % pc["rps"] if pc else "-",
@@ -163,10 +166,11 @@ def main():
               "Puppet Server %s; %s. "
               "Load generator: steward-loadgen on the same machine, %s s per "
               "measurement, %s keep-alive connections (8 for handshakes), %s "
-              "identities.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
+              "identities; P1 and P2: the median of %s rounds, Steward and nginx "
+              "in turn.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
                                    mc["openssl"], mc["steward"], mc["nginx"] or "-",
                                    mc["puppetserver"] or "-", mc["cfengine"] or "CFEngine -",
-                                   SECS, CONNS, AGENTS))
+                                   SECS, CONNS, AGENTS, ROUNDS))
     with open(os.path.join(R, "latest.md"), "w") as f:
         f.write(header + md)
     with open(os.path.join(R, "latest.json"), "w") as f:

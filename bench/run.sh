@@ -7,12 +7,15 @@
 # Environment: BENCH_SECS (per measurement, default 10), BENCH_CONNS (keep-
 # alive connections, default 32), BENCH_IDLE (identities enrolled by the
 # load generator, and idle connections for P3: default 10000; 100000 with
-# BENCH_LARGE=1), BENCH_NO_PEERS=1 to measure Steward alone.
+# BENCH_LARGE=1), BENCH_ROUNDS (P1 and P2 run Steward and nginx in turn
+# this many times and keep the median, default 3), BENCH_NO_PEERS=1 to
+# measure Steward alone.
 # Before anything starts: the server and the load generator inherit it.
 ulimit -n 1048576 2>/dev/null || ulimit -n 262144 2>/dev/null || true
 . "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
+ROUNDS=${BENCH_ROUNDS:-3}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
 # One process holds every idle connection: the descriptor limit bounds it.
@@ -59,11 +62,39 @@ run() {
 		note "   (failed: $(cat "$R/$name.$peer.json"))"
 }
 
-steward_all() {
-	run p1_policy steward policy "$URL" /v1/policy "$SPIDS" --connections "$CONNS"
-	run p1_get steward get "$URL" /v1/policy "$SPIDS" --connections "$CONNS"
-	run p2_handshake steward handshake "$URL" /v1/policy "$SPIDS" --connections 8
-	run p2_resume steward resume "$URL" /v1/policy "$SPIDS" --connections 8
+# median NAME PEER: keeps the round with the median requests/s as
+# NAME.PEER.json, with every round's figure beside it.
+median() {
+	python3 - "$R" "$1" "$2" <<'PY'
+import glob, json, sys
+r, name, peer = sys.argv[1:]
+runs = []
+for f in sorted(glob.glob("%s/%s.%s.r*.json" % (r, name, peer))):
+    try:
+        runs.append(json.load(open(f)))
+    except ValueError:
+        pass
+if runs:
+    runs.sort(key=lambda x: x.get("rps", 0))
+    m = dict(runs[len(runs) // 2])
+    m["rounds_rps"] = [x.get("rps", 0) for x in runs]
+    json.dump(m, open("%s/%s.%s.json" % (r, name, peer), "w"))
+PY
+}
+
+# P1 and P2, Steward and nginx in turn, ROUNDS times each (figures on a
+# shared 2-core machine move by about 10% between runs): the median counts.
+side_by_side() {
+	name=$1 sc=$2 conns=$3
+	r=1
+	while [ "$r" -le "$ROUNDS" ]; do
+		run "$name" steward.r$r "$sc" "$URL" /v1/policy "$SPIDS" --connections "$conns"
+		[ -n "$NGINX" ] && run "$name" nginx.r$r "$sc" "$NGINX" /policy "$NPIDS" --connections "$conns"
+		r=$((r + 1))
+	done
+	median "$name" steward
+	[ -n "$NGINX" ] && median "$name" nginx
+	return 0
 }
 
 NGINX=""
@@ -83,13 +114,10 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 	fi
 fi
 
-steward_all
-if [ -n "$NGINX" ]; then
-	run p1_policy nginx policy "$NGINX" /policy "$NPIDS" --connections "$CONNS"
-	run p1_get nginx get "$NGINX" /policy "$NPIDS" --connections "$CONNS"
-	run p2_handshake nginx handshake "$NGINX" /policy "$NPIDS" --connections 8
-	run p2_resume nginx resume "$NGINX" /policy "$NPIDS" --connections 8
-fi
+side_by_side p1_policy policy "$CONNS"
+side_by_side p1_get get "$CONNS"
+side_by_side p2_handshake handshake 8
+side_by_side p2_resume resume 8
 
 # Device reports, Steward alone (no peer has them): inventory (a full
 # report, then deltas), status batches, and the mixed steady state.
@@ -148,24 +176,33 @@ PY
 # check-in: puppet agent -t, and CFEngine's cf-agent -K update run pulling
 # from cf-serverd.
 cost() {
-	# cost NAME COMMAND...: median wall and CPU seconds of 5 runs.
-	name=$1
-	shift
-	python3 - "$@" >"$R/$name.json" <<'PY'
-import json, resource, subprocess, sys
-runs = []
-for _ in range(5):
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    import time
-    t0 = time.monotonic()
-    subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    t1 = time.monotonic()
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    runs.append((t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)))
-runs.sort()
-print(json.dumps({"wall_s": runs[2][0], "cpu_s": runs[2][1]}))
+	# cost NAME 'COMMAND' [NAME 'COMMAND'...]: median wall and CPU seconds
+	# of 7 runs of each, the commands in turn (the machine's speed drifts
+	# over minutes: compared commands run side by side).
+	python3 - "$R" "$@" <<'PY'
+import json, resource, shlex, subprocess, sys, time
+r = sys.argv[1]
+pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
+runs = {name: [] for name, _ in pairs}
+for _ in range(7):
+    for name, cmd in pairs:
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run(shlex.split(cmd), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+        t1 = time.monotonic()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs[name].append((t1 - t0, (r1.ru_utime - r0.ru_utime) +
+                           (r1.ru_stime - r0.ru_stime)))
+for name, x in runs.items():
+    walls = sorted(w for w, _ in x)
+    cpus = sorted(c for _, c in x)
+    with open("%s/%s.json" % (r, name), "w") as f:
+        json.dump({"wall_s": walls[len(x) // 2], "cpu_s": cpus[len(x) // 2],
+                   "runs": len(x)}, f)
 PY
 }
+STEWARD_RUN="$B/steward-agent run --state $W/agents/a2 --once"
 if [ -z "${BENCH_NO_PEERS:-}" ]; then
 	note "== Puppet Server (Debian's puppetserver), loopback only"
 	if sh bench/peers/puppet.sh install && sh bench/peers/puppet.sh start "$W"; then
@@ -180,7 +217,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 			--server-pid "$(cat "$W/puppetserver.pid")" --json \
 			>"$R/p4_catalog.puppet.json" || note "   (failed: $(cat "$R/p4_catalog.puppet.json"))"
 		note "-- p4_agent: puppet agent -t"
-		cost p4_agent.puppet puppet agent -t --http_keepalive_timeout 0
+		cost p4_agent.puppet "puppet agent -t --http_keepalive_timeout 0"
 		puppetserver --version 2>/dev/null | tail -n 1 >"$R/puppet.version" || true
 		sh bench/peers/puppet.sh stop "$W"
 	else
@@ -189,8 +226,9 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 	note "== CFEngine (Debian's cfengine3), cf-serverd on loopback"
 	if sh bench/peers/cfengine.sh install && sh bench/peers/cfengine.sh start "$W" "$(free_port)"; then
 		PEER_STOP="${PEER_STOP:+$PEER_STOP; }sh bench/peers/cfengine.sh stop $W"
-		note "-- p4_agent: cf-agent -K update run"
-		cost p4_agent.cfengine sh bench/peers/cfengine.sh run "$W"
+		note "-- p4_agent: cf-agent -K update run and steward-agent run --once, in turn"
+		cost p4_agent.cfengine "sh bench/peers/cfengine.sh run $W" \
+			p4_agent.steward "$STEWARD_RUN"
 		cf-agent --version 2>/dev/null | head -n 1 >"$R/cfengine.version" || true
 		sh bench/peers/cfengine.sh stop "$W"
 	else
@@ -199,7 +237,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 fi
 note "-- p4_catalog: steward (8 connections, full signed document and ETag poll)"
 run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
-cost p4_agent.steward "$B/steward-agent" run --state "$W/agents/a2" --once
+[ -f "$R/p4_agent.steward.json" ] || cost p4_agent.steward "$STEWARD_RUN"
 
 # Inventory rows ingested against a raw SQLite insert of the same rows
 # (and status messages/s, a quiet client under a flood): bench/ingest.sh
@@ -207,7 +245,7 @@ cost p4_agent.steward "$B/steward-agent" run --state "$W/agents/a2" --once
 note "-- ingest: inventory rows against raw SQLite"
 sh bench/ingest.sh >"$R/ingest.json" 2>/dev/null || note "   (ingest failed)"
 
-python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" >"$R/table.txt"
+python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" "$ROUNDS" >"$R/table.txt"
 cat "$R/table.txt"
 NAME=latest${BENCH_LARGE:+-large}
 cp "$R/latest.json" "bench/results/$NAME.json"

@@ -1035,8 +1035,8 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 {
 	struct timespec t, now;
 	struct hist total;
-	double cpu1 = 0, all_ms = -1;
-	long rss1 = 0;
+	double cpu1 = 0, cpu2 = 0, all_ms = -1;
+	long rss1 = 0, rss2 = 0;
 	long long opened, answered0 = 0, answered, errs = 0;
 	int i, k, rc;
 
@@ -1080,6 +1080,10 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		}
 	}
 	answered = load_ll(&g_answered) - answered0;
+	/* The server's CPU from the trigger to the last answer: what the
+	 * answers cost it, whatever the clients sharing its cores cost. */
+	if (o->trigger != NULL && o->npids > 0)
+		procs_usage(o, &cpu2, &rss2);
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < o->threads; i++)
 		pthread_join(ws[i].thread, NULL);
@@ -1100,6 +1104,10 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		       "%.1f, \"answer_p50_ms\": %.1f, \"answer_p99_ms\": %.1f",
 		    answered, all_ms, hist_pct(&total, 50) / 1e3,
 		    hist_pct(&total, 99) / 1e3);
+	if (o->trigger != NULL && o->npids > 0 && answered > 0)
+		printf(", \"server_cpu_answering_ms\": %.1f, "
+		       "\"server_cpu_us_per_answer\": %.1f",
+		    (cpu2 - cpu1) * 1e3, (cpu2 - cpu1) * 1e6 / (double)answered);
 	printf("}\n");
 	fflush(stdout);
 	/* Hundreds of thousands of connections: the process exit frees them
