@@ -10,6 +10,7 @@ import sys
 
 R, SECS, CONNS, AGENTS = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 ROUNDS = sys.argv[5] if len(sys.argv) > 5 else "1"
+RSECS = sys.argv[6] if len(sys.argv) > 6 else SECS
 
 # (key, what, peer, goal for Steward / peer on the main figure)
 MEASURES = [
@@ -166,11 +167,11 @@ def main():
               "Puppet Server %s; %s. "
               "Load generator: steward-loadgen on the same machine, %s s per "
               "measurement, %s keep-alive connections (8 for handshakes), %s "
-              "identities; P1 and P2: the median of %s rounds, Steward and nginx "
-              "in turn.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
+              "identities; P1 and P2: the median of %s rounds of %s s, Steward and "
+              "nginx in turn.\n\n" % (mc["cpu"], mc["cores"], mc["os"], mc["kernel"],
                                    mc["openssl"], mc["steward"], mc["nginx"] or "-",
                                    mc["puppetserver"] or "-", mc["cfengine"] or "CFEngine -",
-                                   SECS, CONNS, AGENTS, ROUNDS))
+                                   SECS, CONNS, AGENTS, ROUNDS, RSECS))
     with open(os.path.join(R, "latest.md"), "w") as f:
         f.write(header + md)
     with open(os.path.join(R, "latest.json"), "w") as f:

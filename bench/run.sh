@@ -7,15 +7,17 @@
 # Environment: BENCH_SECS (per measurement, default 10), BENCH_CONNS (keep-
 # alive connections, default 32), BENCH_IDLE (identities enrolled by the
 # load generator, and idle connections for P3: default 10000; 100000 with
-# BENCH_LARGE=1), BENCH_ROUNDS (P1 and P2 run Steward and nginx in turn
-# this many times and keep the median, default 3), BENCH_NO_PEERS=1 to
-# measure Steward alone.
+# BENCH_LARGE=1), BENCH_ROUNDS and BENCH_ROUND_SECS (P1 and P2 run
+# Steward and nginx in turn this many times, default 5, of this many
+# seconds, default 6, and keep the median), BENCH_NO_PEERS=1 to measure
+# Steward alone.
 # Before anything starts: the server and the load generator inherit it.
 ulimit -n 1048576 2>/dev/null || ulimit -n 262144 2>/dev/null || true
 . "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
+RSECS=${BENCH_ROUND_SECS:-6}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
 # One process holds every idle connection: the descriptor limit bounds it.
@@ -58,7 +60,7 @@ run() {
 	shift 6
 	note "-- $name: $peer $sc"
 	"$LG" "$sc" --url "$url" --ca "$CA" --ids "$W/ids" --path "$path" \
-		--duration "$SECS" --server-pid "$pids" --json "$@" >"$R/$name.$peer.json" ||
+		--duration "${DUR:-$SECS}" --server-pid "$pids" --json "$@" >"$R/$name.$peer.json" ||
 		note "   (failed: $(cat "$R/$name.$peer.json"))"
 }
 
@@ -88,8 +90,10 @@ side_by_side() {
 	name=$1 sc=$2 conns=$3
 	r=1
 	while [ "$r" -le "$ROUNDS" ]; do
+		DUR=$RSECS
 		run "$name" steward.r$r "$sc" "$URL" /v1/policy "$SPIDS" --connections "$conns"
 		[ -n "$NGINX" ] && run "$name" nginx.r$r "$sc" "$NGINX" /policy "$NPIDS" --connections "$conns"
+		DUR=""
 		r=$((r + 1))
 	done
 	median "$name" steward
@@ -245,7 +249,7 @@ run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
 note "-- ingest: inventory rows against raw SQLite"
 sh bench/ingest.sh >"$R/ingest.json" 2>/dev/null || note "   (ingest failed)"
 
-python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" "$ROUNDS" >"$R/table.txt"
+python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" "$ROUNDS" "$RSECS" >"$R/table.txt"
 cat "$R/table.txt"
 NAME=latest${BENCH_LARGE:+-large}
 cp "$R/latest.json" "bench/results/$NAME.json"
