@@ -42,6 +42,7 @@
 #define RECORD_MAX 16384 /* plaintext per record */
 #define TAG_LEN 16
 #define IV_LEN 12
+#define UPDATES_MAX 64 /* KeyUpdates a connection may have made to be parked */
 
 struct suite {
 	uint32_t id; /* SSL_CIPHER_get_id() */
@@ -233,6 +234,12 @@ park_take(SSL *ssl, int fd, const char **why)
 		*why = "data pending";
 		return NULL;
 	}
+	/* A client asking for key updates again and again is not worth a
+	 * derivation per update: it keeps its TLS state. */
+	if (k->updates >= UPDATES_MAX) {
+		*why = "too many key updates";
+		return NULL;
+	}
 	/* Onto a fresh key, sequence 0 (counted by on_message). */
 	if (SSL_key_update(ssl, SSL_KEY_UPDATE_NOT_REQUESTED) != 1 ||
 	    SSL_do_handshake(ssl) != 1) {
@@ -244,6 +251,7 @@ park_take(SSL *ssl, int fd, const char **why)
 		if (tls13_expand_label(s->digest, secret, s->hashlen,
 			"traffic upd", next, s->hashlen) < 0) {
 			OPENSSL_cleanse(secret, sizeof(secret));
+			OPENSSL_cleanse(next, sizeof(next));
 			*why = "key derivation failed";
 			return NULL;
 		}

@@ -53,6 +53,29 @@ print(max(n["id"] for n in json.loads(t[t.index("{"):])["notifications"]))' "$TM
 done
 ok "parked long-polls answered, then closed cleanly, under all three TLS 1.3 suites"
 
+# A client that had the server update its key before (K: an update it
+# requests back, k: its own) is still answered under the right key: every
+# KeyUpdate the server wrote is counted.
+(
+	sleep 0.5
+	printf 'K\n'
+	sleep 0.3
+	printf 'k\n'
+	sleep 0.3
+	printf 'GET /v1/notify?after=%s&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n' "$LAST"
+	sleep 3
+) | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SITE/ca/ca.crt" \
+	-cert "$TMP/c1/cert.pem" -key "$TMP/c1/key.pem" >"$TMP/ans.ku" 2>&1 &
+hp=$!
+sleep 2
+expect_exit 0 ctl clients notify "$ID" policy
+wait $hp
+[ "$(grep -o 'KEYUPDATE' "$TMP/ans.ku" | wc -l)" -eq 2 ] || fail "the client did not update keys: $(tail -5 "$TMP/ans.ku")"
+grep -q '"kind":"policy"' "$TMP/ans.ku" || fail "no answer after key updates: $(tail -20 "$TMP/ans.ku")"
+grep -qiE 'bad record mac|decrypt' "$TMP/ans.ku" && fail "answer sealed under the wrong key: $(tail -5 "$TMP/ans.ku")"
+LAST=$(last_id "$LAST")
+ok "a parked answer after key updates the client asked for is sealed under the right key"
+
 # The agent's own client: a notification reaches a running agent through a
 # parked long-poll, and again through the next one it opens.
 "$BIN/steward-agent" run --state "$TMP/c1" --interval 3600 >"$TMP/agent.out" 2>&1 &
