@@ -284,15 +284,15 @@ park_fd(const struct park *pk)
 	return pk->fd;
 }
 
-/* Seals one record of type (after the content) into out: the header, the
- * encrypted content and type, the tag. Returns its length, or -1. */
+/* Seals one record of type (after the content) into out with ctx, which
+ * holds the key: the header, the encrypted content and type, the tag.
+ * Returns its length, or -1. */
 static int
-seal(struct park *pk, unsigned char type, const unsigned char *in,
-    size_t len, unsigned char *out)
+seal(struct park *pk, EVP_CIPHER_CTX *ctx, unsigned char type,
+    const unsigned char *in, size_t len, unsigned char *out)
 {
 	unsigned char nonce[IV_LEN];
 	size_t clen = len + 1 + TAG_LEN;
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int ok, n1 = 0, n2 = 0, n3 = 0, i;
 
 	memcpy(nonce, pk->iv, IV_LEN);
@@ -303,9 +303,7 @@ seal(struct park *pk, unsigned char type, const unsigned char *in,
 	out[2] = 3;
 	out[3] = (unsigned char)(clen >> 8);
 	out[4] = (unsigned char)clen;
-	ok = ctx != NULL &&
-	    EVP_EncryptInit_ex(ctx, pk->suite->cipher, NULL, pk->key,
-		nonce) == 1 &&
+	ok = EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) == 1 &&
 	    EVP_EncryptUpdate(ctx, NULL, &n1, out, 5) == 1 &&
 	    EVP_EncryptUpdate(ctx, out + 5, &n2, in, (int)len) == 1 &&
 	    EVP_EncryptUpdate(ctx, out + 5 + n2, &n3, &type, 1) == 1 &&
@@ -313,7 +311,7 @@ seal(struct park *pk, unsigned char type, const unsigned char *in,
 	    (size_t)(n2 + n3 + n1) == len + 1 &&
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
 		out + 5 + len + 1) == 1;
-	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(nonce, sizeof(nonce));
 	if (!ok)
 		return -1;
 	pk->seq++;
@@ -344,29 +342,35 @@ park_send(struct park *pk, const void *data, size_t len)
 	static const unsigned char close_notify[2] = {1, 0};
 	const unsigned char *in = data;
 	size_t nrec = len / RECORD_MAX + 1, off = 0, cap;
-	int n;
+	EVP_CIPHER_CTX *ctx;
+	int n = -1;
 
 	if (pk->out != NULL)
 		return -1; /* one answer per parked connection */
 	cap = len + nrec * (5 + 1 + TAG_LEN) + 5 + 3 + TAG_LEN;
 	pk->out = malloc(cap);
-	if (pk->out == NULL)
-		return -1;
+	ctx = EVP_CIPHER_CTX_new();
+	/* The key once; each record then sets only its nonce. */
+	if (pk->out == NULL || ctx == NULL ||
+	    EVP_EncryptInit_ex(ctx, pk->suite->cipher, NULL, pk->key, NULL) !=
+		1)
+		goto out;
 	do {
 		size_t part = len - off > RECORD_MAX ? RECORD_MAX : len - off;
 
-		n = seal(pk, 23, in + off, part, pk->out + pk->out_len);
+		n = seal(pk, ctx, 23, in + off, part, pk->out + pk->out_len);
 		if (n < 0)
-			return -1;
+			goto out;
 		pk->out_len += (size_t)n;
 		off += part;
 	} while (off < len);
-	n = seal(pk, 21, close_notify, sizeof(close_notify),
+	n = seal(pk, ctx, 21, close_notify, sizeof(close_notify),
 	    pk->out + pk->out_len);
-	if (n < 0)
-		return -1;
-	pk->out_len += (size_t)n;
-	return park_flush(pk);
+	if (n >= 0)
+		pk->out_len += (size_t)n;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return n < 0 ? -1 : park_flush(pk);
 }
 
 void
