@@ -49,13 +49,6 @@ renew_due(int64_t not_before, int64_t not_after, int64_t now)
 	return now >= not_before + (not_after - not_before) * 2 / 3;
 }
 
-static int64_t
-asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	return ASN1_TIME_to_tm(t, &tm) ? (int64_t)timegm(&tm) : 0;
-}
 
 /* A renewal is committed by renaming the new key, then the new certificate,
  * over the old ones. If that was interrupted, finish it when the new pair
@@ -106,8 +99,6 @@ identity_recover(struct agent_state *s)
 int
 identity_load(struct agent_state *s, struct identity *id, char *err)
 {
-	X509 *x;
-
 	memset(id, 0, sizeof(*id));
 	if (strcmp(s->status, "issued") != 0)
 		return err_set(err, "%s holds no issued identity; enroll first",
@@ -122,17 +113,21 @@ identity_load(struct agent_state *s, struct identity *id, char *err)
 		return -1;
 	}
 	if (validity.cert == NULL || strcmp(validity.cert, id->cert) != 0) {
-		x = pki_cert_from_pem(id->cert, strlen(id->cert), err);
-		if (x == NULL) {
+		int64_t nb, na;
+
+		/* Only the dates: decoding the whole certificate (its key)
+		 * would cost the run OpenSSL's decoder set-up. */
+		if (pki_cert_validity(id->cert, strlen(id->cert), &nb, &na) <
+		    0) {
 			pthread_mutex_unlock(&identity_lock);
 			identity_free(id);
-			return -1;
+			return err_set(err, "%s does not hold a PEM certificate",
+			    AGENT_CERT);
 		}
 		free(validity.cert);
 		validity.cert = strdup(id->cert);
-		validity.not_before = asn1_time(X509_get0_notBefore(x));
-		validity.not_after = asn1_time(X509_get0_notAfter(x));
-		X509_free(x);
+		validity.not_before = nb;
+		validity.not_after = na;
 	}
 	id->not_before = validity.not_before;
 	id->not_after = validity.not_after;
@@ -310,14 +305,9 @@ crl_next_update(struct agent_state *s, const char *path)
 		return next;
 	}
 	if ((pem = state_read(s, AGENT_CRL, NULL)) != NULL) {
-		BIO *b = BIO_new_mem_buf(pem, -1);
-		X509_CRL *crl = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)
-				  : NULL;
-
-		if (crl != NULL && X509_CRL_get0_nextUpdate(crl) != NULL)
-			next = asn1_time(X509_CRL_get0_nextUpdate(crl));
-		X509_CRL_free(crl);
-		BIO_free(b);
+		/* The date only (the file was verified when it came). */
+		if (pki_crl_next_update(pem, strlen(pem), &next) < 0)
+			next = 0;
 		free(pem);
 	}
 	crl_seen.known = 1;

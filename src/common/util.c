@@ -99,6 +99,27 @@ hex_value(char c)
 	return -1;
 }
 
+size_t
+der_header(const unsigned char *p, const unsigned char *end, size_t *len)
+{
+	size_t n, i, hl;
+
+	if (p >= end || end - p < 2)
+		return 0;
+	if (p[1] < 0x80) {
+		*len = p[1];
+		hl = 2;
+	} else {
+		n = p[1] & 0x7f;
+		if (n == 0 || n > 3 || (size_t)(end - p) < 2 + n)
+			return 0;
+		for (*len = 0, i = 0; i < n; i++)
+			*len = *len << 8 | p[2 + i];
+		hl = 2 + n;
+	}
+	return *len <= (size_t)(end - p) - hl ? hl : 0;
+}
+
 int
 hex_decode(const char *in, unsigned char *out, size_t outlen)
 {

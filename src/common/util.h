@@ -24,6 +24,11 @@ void str_trim_right(char *s);
 void hex_encode(const unsigned char *in, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex chars; -1 on bad input. */
 int hex_decode(const char *in, unsigned char *out, size_t outlen);
+/* The header of the DER element at p (before end), definite lengths up
+ * to 3 bytes: its length, with the content's length in *len, or 0 when
+ * malformed or running past end. */
+size_t der_header(const unsigned char *p, const unsigned char *end,
+    size_t *len);
 
 /* Unpadded base64url. out must hold b64url_len(len)+1 bytes. */
 size_t b64url_len(size_t len);

@@ -2,10 +2,12 @@
 #include "pki.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
@@ -95,6 +97,130 @@ pki_cert_from_pem(const char *pem, size_t len, char *err)
 	if (cert == NULL)
 		err_set(err, "not a PEM certificate");
 	return cert;
+}
+
+/* Steps into the element at *p if its tag is tag (into: its content
+ * becomes [*p, *end)), or over it. 0, or -1 when it is not there. */
+static int
+der_step(const unsigned char **p, const unsigned char **end, int tag,
+    int into)
+{
+	size_t hl, len;
+
+	if ((hl = der_header(*p, *end, &len)) == 0 || **p != tag)
+		return -1;
+	if (into) {
+		*end = *p + hl + len;
+		*p += hl;
+	} else {
+		*p += hl + len;
+	}
+	return 0;
+}
+
+/* One Time (UTCTime or GeneralizedTime) at *p, as seconds since 1970. */
+static int
+der_time(const unsigned char **p, const unsigned char *end, int64_t *t)
+{
+	const unsigned char *q = *p;
+	ASN1_TIME *at;
+	struct tm tm;
+	size_t hl, len;
+	int ok;
+
+	if ((hl = der_header(q, end, &len)) == 0 ||
+	    (q[0] != V_ASN1_UTCTIME && q[0] != V_ASN1_GENERALIZEDTIME))
+		return -1;
+	at = d2i_ASN1_TIME(NULL, &q, (long)(hl + len));
+	ok = at != NULL && q == *p + hl + len && ASN1_TIME_to_tm(at, &tm) == 1;
+	ASN1_TIME_free(at);
+	if (!ok)
+		return -1;
+	*t = (int64_t)timegm(&tm);
+	*p = q;
+	return 0;
+}
+
+/* The DER of a PEM text of the given kind (OPENSSL_free it), or NULL. */
+static unsigned char *
+pem_der(const char *pem, size_t len, size_t max, const char *kind,
+    long *dlen)
+{
+	char *name = NULL, *hdr = NULL;
+	unsigned char *der = NULL;
+	BIO *b;
+
+	if (len > max || (b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return NULL;
+	if (PEM_read_bio(b, &name, &hdr, &der, dlen) != 1 ||
+	    strcmp(name, kind) != 0 || *dlen <= 0) {
+		OPENSSL_free(der);
+		der = NULL;
+	}
+	ERR_clear_error();
+	OPENSSL_free(name);
+	OPENSSL_free(hdr);
+	BIO_free(b);
+	return der;
+}
+
+int
+pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
+    int64_t *not_after)
+{
+	const unsigned char *p, *end;
+	unsigned char *der;
+	long dlen = 0;
+	int r = -1;
+
+	if ((der = pem_der(pem, len, 65536, PEM_STRING_X509, &dlen)) == NULL)
+		return -1;
+	p = der;
+	end = der + dlen;
+	/* Certificate: SEQUENCE { tbsCertificate SEQUENCE { [0] version
+	 * OPTIONAL, serial, signature, issuer, validity SEQUENCE {
+	 * notBefore, notAfter }, ... }, ... } */
+	if (der_step(&p, &end, 0x30, 1) == 0 &&
+	    der_step(&p, &end, 0x30, 1) == 0 &&
+	    (p >= end || *p != 0xa0 || der_step(&p, &end, 0xa0, 0) == 0) &&
+	    der_step(&p, &end, V_ASN1_INTEGER, 0) == 0 &&
+	    der_step(&p, &end, 0x30, 0) == 0 &&
+	    der_step(&p, &end, 0x30, 0) == 0 &&
+	    der_step(&p, &end, 0x30, 1) == 0 &&
+	    der_time(&p, end, not_before) == 0 &&
+	    der_time(&p, end, not_after) == 0 && p == end)
+		r = 0;
+	OPENSSL_free(der);
+	return r;
+}
+
+int
+pki_crl_next_update(const char *pem, size_t len, int64_t *next_update)
+{
+	const unsigned char *p, *end;
+	unsigned char *der;
+	int64_t this_update;
+	long dlen = 0;
+	int r = -1;
+
+	der = pem_der(pem, len, 4 * 1024 * 1024, PEM_STRING_X509_CRL, &dlen);
+	if (der == NULL)
+		return -1;
+	p = der;
+	end = der + dlen;
+	/* CertificateList: SEQUENCE { tbsCertList SEQUENCE { version
+	 * OPTIONAL, signature, issuer, thisUpdate, nextUpdate, ... }, ... } */
+	if (der_step(&p, &end, 0x30, 1) == 0 &&
+	    der_step(&p, &end, 0x30, 1) == 0 &&
+	    (p >= end || *p != V_ASN1_INTEGER ||
+		der_step(&p, &end, V_ASN1_INTEGER, 0) == 0) &&
+	    der_step(&p, &end, 0x30, 0) == 0 &&
+	    der_step(&p, &end, 0x30, 0) == 0 &&
+	    der_time(&p, end, &this_update) == 0 &&
+	    der_time(&p, end, next_update) == 0)
+		r = 0;
+	OPENSSL_free(der);
+	return r;
 }
 
 X509 *

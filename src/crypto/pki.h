@@ -36,6 +36,15 @@ EVP_PKEY *pki_key_read(const char *path, char *err);
 
 X509 *pki_cert_read(const char *path, char *err);
 X509 *pki_cert_from_pem(const char *pem, size_t len, char *err);
+/* The validity of a PEM certificate, read from its DER without decoding
+ * the rest (no public key: OpenSSL 3's decoders cost a process most of a
+ * millisecond to set up). 0, or -1 when it is not a well-formed
+ * certificate. */
+int pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
+    int64_t *not_after);
+/* The nextUpdate of a PEM CRL, read the same way; -1 when it has none or
+ * is not a well-formed CRL. */
+int pki_crl_next_update(const char *pem, size_t len, int64_t *next_update);
 int pki_cert_write(const char *path, X509 *cert, char *err);
 /* PEM text of a certificate, malloc'ed. */
 char *pki_cert_to_pem(X509 *cert);

@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "common/util.h"
@@ -141,6 +143,117 @@ test_crl(void **state)
 	assert_null(pki_crl_build(ca, ca_key, list, 1, 8, 86400, NULL));
 }
 
+static int64_t
+tm_of(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	assert_int_equal(ASN1_TIME_to_tm(t, &tm), 1);
+	return (int64_t)timegm(&tm);
+}
+
+/* Feeds every truncation and a corruption of each byte of a PEM's DER:
+ * the readers must refuse or read within bounds, never crash. */
+static void
+mangle(const char *name, const unsigned char *der, size_t dlen,
+    int (*reader)(const char *, size_t, int64_t *, int64_t *))
+{
+	unsigned char *copy = malloc(dlen);
+	size_t cut, i;
+	int64_t a, b;
+
+	assert_non_null(copy);
+	for (cut = 0; cut < dlen; cut += 7) {
+		BIO *bio = BIO_new(BIO_s_mem());
+		char *pem;
+		long n;
+
+		PEM_write_bio(bio, name, "", der, (long)cut);
+		n = BIO_get_mem_data(bio, &pem);
+		assert_int_equal(reader(pem, (size_t)n, &a, &b), -1);
+		BIO_free(bio);
+	}
+	for (i = 0; i < dlen; i += 3) {
+		BIO *bio = BIO_new(BIO_s_mem());
+		char *pem;
+		long n;
+
+		memcpy(copy, der, dlen);
+		copy[i] ^= 0xff;
+		PEM_write_bio(bio, name, "", copy, (long)dlen);
+		n = BIO_get_mem_data(bio, &pem);
+		reader(pem, (size_t)n, &a, &b);
+		BIO_free(bio);
+	}
+	free(copy);
+}
+
+static int
+crl_reader(const char *pem, size_t len, int64_t *a, int64_t *b)
+{
+	*b = 0;
+	return pki_crl_next_update(pem, len, a);
+}
+
+/* The dates read from the DER agree with OpenSSL's decoding; malformed,
+ * truncated, foreign and oversized input is refused. */
+static void
+test_dates(void **state)
+{
+	EVP_PKEY *k = pki_key_new_ec();
+	struct pki_revoked list[1] = {{"0badc0de", 1700000000, 1}};
+	unsigned char *der = NULL;
+	char *pem, id[33], *big;
+	int64_t nb, na, next;
+	X509_CRL *crl;
+	BIO *bio;
+	X509 *c;
+	long n;
+	int dl;
+
+	rand_id(id);
+	c = pki_cert_issue(ca, ca_key, k, PKI_PROFILE_CLIENT, id, id, 10, NULL);
+	assert_non_null(c);
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(bio, c);
+	n = BIO_get_mem_data(bio, &pem);
+	assert_int_equal(pki_cert_validity(pem, (size_t)n, &nb, &na), 0);
+	assert_true(nb == tm_of(X509_get0_notBefore(c)));
+	assert_true(na == tm_of(X509_get0_notAfter(c)));
+	/* A CRL is not a certificate, nor the other way round. */
+	assert_int_equal(pki_crl_next_update(pem, (size_t)n, &next), -1);
+	BIO_free(bio);
+	dl = i2d_X509(c, &der);
+	assert_true(dl > 0);
+	mangle(PEM_STRING_X509, der, (size_t)dl, pki_cert_validity);
+	OPENSSL_free(der);
+	der = NULL;
+
+	crl = pki_crl_build(ca, ca_key, list, 1, 9, 86400, NULL);
+	assert_non_null(crl);
+	pem = pki_crl_to_pem(crl);
+	assert_non_null(pem);
+	assert_int_equal(pki_crl_next_update(pem, strlen(pem), &next), 0);
+	assert_true(next == tm_of(X509_CRL_get0_nextUpdate(crl)));
+	assert_int_equal(pki_cert_validity(pem, strlen(pem), &nb, &na), -1);
+	free(pem);
+	dl = i2d_X509_CRL(crl, &der);
+	assert_true(dl > 0);
+	mangle(PEM_STRING_X509_CRL, der, (size_t)dl, crl_reader);
+	OPENSSL_free(der);
+
+	assert_int_equal(pki_cert_validity("", 0, &nb, &na), -1);
+	assert_int_equal(pki_cert_validity("not pem", 7, &nb, &na), -1);
+	big = calloc(1, 70000);
+	assert_non_null(big);
+	memset(big, 'A', 69999);
+	assert_int_equal(pki_cert_validity(big, 69999, &nb, &na), -1);
+	free(big);
+	X509_CRL_free(crl);
+	X509_free(c);
+	EVP_PKEY_free(k);
+}
+
 static void
 test_ed25519(void **state)
 {
@@ -164,6 +277,7 @@ main(void)
 		cmocka_unit_test(test_client_profile),
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_ed25519),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
