@@ -56,6 +56,7 @@ enum rkind { RK_POLICY, RK_HEARTBEAT, RK_HEALTH, RK_STATUS, RK_INVENTORY };
 #define STATUS_BATCH 10  /* messages per status batch */
 
 #define SOURCE_SPAN 30000  /* connections per 127.0.0.x source address */
+#define CHURN_SOURCES 64   /* 127.0.0.x turned over by handshake scenarios */
 #define OPEN_AHEAD 64      /* handshakes in flight per thread (idle) */
 
 struct opts {
@@ -94,6 +95,7 @@ struct conn {
 	int in_body;
 	int chunked, chunk_crlf, chunk_last; /* chunked body state */
 	int idx;      /* position over all connections (source address) */
+	uint32_t starts; /* connections started (handshake scenarios) */
 	char *req;    /* enroll: this enrollment's request body */
 	EVP_PKEY *key; /* enroll: its key */
 	int serial;   /* enroll: its number */
@@ -741,15 +743,21 @@ conn_start(struct conn *c)
 	else
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 		    c->w->o->host);
-	/* Past one source address's ports, the next 127.0.0.x. */
+	/* Past one source address's ports, the next 127.0.0.x. A new
+	 * connection per request leaves a TIME_WAIT per request (thousands a
+	 * second, for a minute): those scenarios turn over CHURN_SOURCES
+	 * addresses, so that no port range fills up whichever server is
+	 * measured. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && c->w->sa.sin_addr.s_addr == htonl(0x7f000001)) {
 		struct sockaddr_in src;
+		uint32_t host = 0x7f000001 + (uint32_t)(c->idx / SOURCE_SPAN);
 
+		if (c->w->o->sc == SC_HANDSHAKE || c->w->o->sc == SC_RESUME)
+			host = 0x7f000002 + (c->starts++ % CHURN_SOURCES);
 		memset(&src, 0, sizeof(src));
 		src.sin_family = AF_INET;
-		src.sin_addr.s_addr = htonl(0x7f000001 +
-		    (uint32_t)(c->idx / SOURCE_SPAN));
+		src.sin_addr.s_addr = htonl(host);
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
 			close(fd);
 			fd = -1;
