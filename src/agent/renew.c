@@ -339,22 +339,18 @@ crl_current(struct agent_state *s, const char *path, int say)
 static int
 crl_held_is(struct agent_state *s, const char *der, size_t len)
 {
-	char *pem = state_read(s, AGENT_CRL, NULL), *name = NULL, *hdr = NULL;
-	unsigned char *data = NULL;
+	char *pem = state_read(s, AGENT_CRL, NULL);
+	unsigned char *held;
 	long dlen = 0;
-	BIO *b;
-	int same = 0;
+	int same;
 
 	if (pem == NULL)
 		return 0;
-	b = BIO_new_mem_buf(pem, -1);
-	if (b != NULL && PEM_read_bio(b, &name, &hdr, &data, &dlen) == 1)
-		same = strcmp(name, PEM_STRING_X509_CRL) == 0 &&
-		    (size_t)dlen == len && memcmp(data, der, len) == 0;
-	OPENSSL_free(name);
-	OPENSSL_free(hdr);
-	OPENSSL_free(data);
-	BIO_free(b);
+	held = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
+	    PEM_STRING_X509_CRL, &dlen);
+	same = held != NULL && (size_t)dlen == len &&
+	    memcmp(held, der, len) == 0;
+	OPENSSL_free(held);
 	free(pem);
 	return same;
 }

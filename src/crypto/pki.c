@@ -141,9 +141,8 @@ der_time(const unsigned char **p, const unsigned char *end, int64_t *t)
 	return 0;
 }
 
-/* The DER of a PEM text of the given kind (OPENSSL_free it), or NULL. */
-static unsigned char *
-pem_der(const char *pem, size_t len, size_t max, const char *kind,
+unsigned char *
+pki_pem_der(const char *pem, size_t len, size_t max, const char *kind,
     long *dlen)
 {
 	char *name = NULL, *hdr = NULL;
@@ -173,7 +172,7 @@ pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
 	long dlen = 0;
 	int r = -1;
 
-	if ((der = pem_der(pem, len, 65536, PEM_STRING_X509, &dlen)) == NULL)
+	if ((der = pki_pem_der(pem, len, 65536, PEM_STRING_X509, &dlen)) == NULL)
 		return -1;
 	p = der;
 	end = der + dlen;
@@ -203,7 +202,8 @@ pki_crl_next_update(const char *pem, size_t len, int64_t *next_update)
 	long dlen = 0;
 	int r = -1;
 
-	der = pem_der(pem, len, 4 * 1024 * 1024, PEM_STRING_X509_CRL, &dlen);
+	der = pki_pem_der(pem, len, 4 * 1024 * 1024, PEM_STRING_X509_CRL,
+	    &dlen);
 	if (der == NULL)
 		return -1;
 	p = der;

@@ -36,6 +36,10 @@ EVP_PKEY *pki_key_read(const char *path, char *err);
 
 X509 *pki_cert_read(const char *path, char *err);
 X509 *pki_cert_from_pem(const char *pem, size_t len, char *err);
+/* The DER of a PEM text of the given kind (at most max bytes of text),
+ * without decoding it: OPENSSL_free it. NULL when it is not one. */
+unsigned char *pki_pem_der(const char *pem, size_t len, size_t max,
+    const char *kind, long *dlen);
 /* The validity of a PEM certificate, read from its DER without decoding
  * the rest (no public key: OpenSSL 3's decoders cost a process most of a
  * millisecond to set up). 0, or -1 when it is not a well-formed

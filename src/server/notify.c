@@ -239,6 +239,17 @@ park_answer(struct conn *c, json_t *list)
 	park_end(c);
 }
 
+/* Answers the long-poll c holds, parked or not (taking list); close also
+ * ends a connection that is not parked (a parked one always ends). */
+static void
+reply_held(struct conn *c, json_t *list, int close)
+{
+	if (c->park != NULL)
+		park_answer(c, list);
+	else
+		answer(c, c->waiting, list, close);
+}
+
 /* libevent's part of a parked connection (the SSL, the buffers, the HTTP
  * state) is freed in two turns of the loop: first its events are removed
  * (epoll learns of it at the next turn), then the descriptor's number is
@@ -416,26 +427,17 @@ poke_client(struct worker *w, const struct poke *pk)
 	hits = client_conns(w, pk->client_id, 0, &n);
 	for (i = 0; i < n; i++) {
 		c = hits[i];
-		if (c->park != NULL) {
-			/* Answered, and so closed: with the "blocked"
-			 * notification on a block. */
-			json_t *list = db_notify_take(w->db, c->client_id,
-			    c->after, now_unix());
-
-			if (json_array_size(list) > 0 || pk->kind == POKE_CLOSE)
-				park_answer(c, list); /* takes list */
-			else
-				json_decref(list);
-		} else if (c->waiting != NULL && c->tarpit) {
+		if (c->waiting != NULL && c->tarpit) {
 			if (pk->kind == POKE_CLOSE)
 				evhttp_connection_free(c->evcon);
-		} else if (c->waiting != NULL) {
+		} else if (held(c)) {
+			/* On a block, answered with the "blocked"
+			 * notification and closed. */
 			json_t *list = db_notify_take(w->db, c->client_id,
 			    c->after, now_unix());
 
 			if (json_array_size(list) > 0 || pk->kind == POKE_CLOSE)
-				answer(c, c->waiting, list,
-				    pk->kind == POKE_CLOSE);
+				reply_held(c, list, pk->kind == POKE_CLOSE);
 			else
 				json_decref(list);
 		} else if (pk->kind == POKE_CLOSE) {
@@ -480,10 +482,8 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 			}
 			if (json_array_size(list) == 0)
 				json_decref(list);
-			else if (c->park != NULL)
-				park_answer(c, list);
 			else
-				answer(c, c->waiting, list, 0);
+				reply_held(c, list, 0);
 		}
 		free(hits);
 	}
@@ -639,12 +639,10 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 			if ((c->waiting == NULL && c->park == NULL) ||
 			    c->deadline > now)
 				continue;
-			if (c->park != NULL)
-				park_answer(c, NULL);
-			else if (c->tarpit)
+			if (c->tarpit)
 				answer_tarpit(c);
 			else
-				answer(c, c->waiting, NULL, 0);
+				reply_held(c, NULL, 0);
 		}
 	}
 }
