@@ -38,6 +38,7 @@
 
 #define HEADERS_MAX (64 * 1024)
 #define CONNECT_SECS 10
+#define SESSION_MAX 65536 /* bytes of a saved TLS session file */
 #define SLICE_MS 200 /* how often a blocked call looks at the cancel flag */
 
 struct pin_state {
@@ -131,14 +132,19 @@ static SSL_SESSION *
 session_load(const struct httpc_tls *tls)
 {
 	SSL_SESSION *sess = NULL;
-	char path[4200];
-	FILE *f;
+	char path[4200], *text;
+	size_t len;
+	BIO *b;
 
 	pthread_mutex_lock(&session_lock);
+	/* A session is about 2 KiB: anything past 64 KiB is not one. */
 	if (session_file_of(tls, path, sizeof(path)) == 0 &&
-	    (f = fopen(path, "r")) != NULL) {
-		sess = PEM_read_SSL_SESSION(f, NULL, NULL, NULL);
-		fclose(f);
+	    file_read(path, SESSION_MAX, &text, &len, NULL) == 0) {
+		b = BIO_new_mem_buf(text, (int)len);
+		sess = b ? PEM_read_bio_SSL_SESSION(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+		OPENSSL_cleanse(text, len);
+		free(text);
 		ERR_clear_error();
 		if (sess != NULL)
 			str_copy(session_loaded_from,

@@ -116,3 +116,11 @@ chmod 600 "$TMP/badkey/key.pem"
 expect_exit 1 agent run --state "$TMP/badkey" --once
 expect_in "cannot use the client certificate and key"
 ok "a key that does not match the certificate is refused with a clear message"
+
+# A saved TLS session that is not one (oversized, or garbage) is ignored:
+# the run makes a full handshake and goes on.
+for f in "$TMP/c1"/tls.session.*; do
+	head -c 100000 /dev/urandom >"$f"
+done
+expect_exit 0 agent run --state "$TMP/c1" --once
+ok "an oversized or garbled TLS session file is ignored"
