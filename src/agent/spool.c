@@ -2,10 +2,21 @@
  * written to a local SQLite spool first and deleted only after the site
  * acknowledged it (2xx), so nothing is lost while the site is down. The
  * spool is bounded; when full, the oldest entries go and their number is
- * reported later. */
+ * reported later.
+ *
+ * Most check-ins have nothing to send. The database is opened only when it
+ * is used, and a marker file, spool.empty, says that it held nothing the
+ * last time it was emptied: a check-in that finds the marker sends nothing
+ * and leaves SQLite closed. The marker is made and removed only under the
+ * database's write lock, so that a report added by another process (the
+ * status command) cannot be hidden by it; an addition removes it, durably,
+ * before its row is committed. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -15,12 +26,14 @@
 #include "common/util.h"
 
 #define AGENT_SPOOL "spool.db"
+#define SPOOL_EMPTY "spool.empty"
 #define SPOOL_MAX_ROWS 10000
 #define STATUS_PER_POST 50
 
 struct spool {
-	sqlite3 *db;
+	sqlite3 *db; /* NULL until first used */
 	int64_t base; /* high bits of every uid: unique per spool file */
+	const struct agent_state *s;
 };
 
 static int
@@ -50,48 +63,40 @@ scalar(struct spool *sp, const char *sql)
 	return v;
 }
 
-struct spool *
-spool_open(struct agent_state *s, char *err)
+/* Opens the database on first use. */
+static int
+spool_db(struct spool *sp, char *err)
 {
 	char path[PATH_MAX];
-	struct spool *sp = calloc(1, sizeof(*sp));
 	struct stat st;
+	int one = 1;
 
-	if (sp == NULL) {
-		err_set(err, "out of memory");
-		return NULL;
-	}
-	state_path(s, AGENT_SPOOL, path, sizeof(path));
+	if (sp->db != NULL)
+		return 0;
+	state_path(sp->s, AGENT_SPOOL, path, sizeof(path));
 	/* Created 0600 before SQLite opens it. */
-	if (stat(path, &st) < 0 && file_write_new(path, "", 0, 0600, err) < 0) {
-		free(sp);
-		return NULL;
-	}
+	if (stat(path, &st) < 0 && file_write_new(path, "", 0, 0600, err) < 0)
+		return -1;
 	if (sqlite3_open(path, &sp->db) != SQLITE_OK) {
 		err_set(err, "cannot open the spool %s", path);
 		sqlite3_close(sp->db);
-		free(sp);
-		return NULL;
+		sp->db = NULL;
+		return -1;
 	}
 	sqlite3_busy_timeout(sp->db, 5000);
-	{
-		/* The WAL and its index stay between runs instead of being
-		 * created and removed by each (a check-in opens the spool). */
-		int one = 1;
-
-		sqlite3_file_control(sp->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-		    &one);
-	}
+	/* The WAL and its index stay between runs instead of being created
+	 * and removed by each; emptied after each checkpoint, so the next
+	 * opening does not replay what was already copied back. */
+	sqlite3_file_control(sp->db, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
 	if (sq(sp,
 		"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+		"PRAGMA journal_size_limit=0;"
 		"CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY "
 		"AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value "
 		"INTEGER NOT NULL);",
-		err) < 0) {
-		spool_close(sp);
-		return NULL;
-	}
+		err) < 0)
+		goto fail;
 	sp->base = scalar(sp, "SELECT value FROM meta WHERE key = 'base'");
 	if (sp->base < 0) {
 		unsigned char r[4];
@@ -104,11 +109,28 @@ spool_open(struct agent_state *s, char *err)
 		str_fmt(sql, sizeof(sql),
 		    "INSERT INTO meta VALUES ('base', %lld), ('dropped', 0)",
 		    (long long)sp->base);
-		if (sq(sp, sql, err) < 0) {
-			spool_close(sp);
-			return NULL;
-		}
+		if (sq(sp, sql, err) < 0)
+			goto fail;
 	}
+	return 0;
+fail:
+	sqlite3_close(sp->db);
+	sp->db = NULL;
+	return -1;
+}
+
+/* Nothing is opened yet: a check-in with nothing to report never opens
+ * the database. */
+struct spool *
+spool_open(struct agent_state *s, char *err)
+{
+	struct spool *sp = calloc(1, sizeof(*sp));
+
+	if (sp == NULL) {
+		err_set(err, "out of memory");
+		return NULL;
+	}
+	sp->s = s;
 	return sp;
 }
 
@@ -121,9 +143,68 @@ spool_close(struct spool *sp)
 	free(sp);
 }
 
+/* Under the write lock (BEGIN IMMEDIATE): the marker goes before a row is
+ * committed, with the directory synced, so that no crash leaves a marker
+ * over rows. */
+static int
+empty_mark_remove(struct spool *sp, char *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
+	if (unlink(path) < 0)
+		return errno == ENOENT ? 0 : err_set(err, "cannot remove %s",
+						    path);
+	fd = open(sp->s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(err, "cannot sync %s", sp->s->dir);
+	}
+	close(fd);
+	return 0;
+}
+
+/* Under the write lock, once nothing is queued and nothing dropped. Its
+ * loss costs only an opening of the database: it is not synced. */
+static void
+empty_mark_make(struct spool *sp)
+{
+	char path[PATH_MAX], err[ERRMSG_MAX];
+	struct stat st;
+
+	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
+	if (stat(path, &st) == 0)
+		return;
+	if (sq(sp, "BEGIN IMMEDIATE", err) < 0)
+		return;
+	if (scalar(sp, "SELECT COUNT(*) FROM outbox") == 0 &&
+	    scalar(sp, "SELECT value FROM meta WHERE key = 'dropped'") == 0)
+		file_write_cache(path, "", 0, 0600, err);
+	sq(sp, "COMMIT", err);
+}
+
+/* Whether the marker says there is nothing to send. */
+static int
+empty_marked(struct spool *sp)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
+	return stat(path, &st) == 0;
+}
+
 int64_t
 spool_pending(struct spool *sp)
 {
+	char err[ERRMSG_MAX];
+
+	if (spool_db(sp, err) < 0) {
+		log_warn("%s", err);
+		return -1;
+	}
 	return scalar(sp, "SELECT COUNT(*) FROM outbox");
 }
 
@@ -137,7 +218,12 @@ spool_add(struct spool *sp, const char *kind, json_t *item, char *err)
 
 	if (text == NULL)
 		return err_set(err, "cannot encode a report");
-	if (sq(sp, "BEGIN IMMEDIATE", err) < 0) {
+	if (spool_db(sp, err) < 0 || sq(sp, "BEGIN IMMEDIATE", err) < 0) {
+		free(text);
+		return -1;
+	}
+	if (empty_mark_remove(sp, err) < 0) {
+		sq(sp, "ROLLBACK", NULL);
 		free(text);
 		return -1;
 	}
@@ -243,10 +329,14 @@ int
 spool_flush(struct spool *sp, struct agent_state *s, const struct identity *id,
     const char *crl, int *sent, char *err)
 {
-	int64_t dropped = scalar(sp, "SELECT value FROM meta WHERE key = "
-				     "'dropped'");
+	int64_t dropped;
 
 	*sent = 0;
+	if (sp->db == NULL && empty_marked(sp))
+		return 0;
+	if (spool_db(sp, err) < 0)
+		return -1;
+	dropped = scalar(sp, "SELECT value FROM meta WHERE key = 'dropped'");
 	if (dropped > 0) {
 		char n[32];
 
@@ -298,6 +388,7 @@ spool_flush(struct spool *sp, struct agent_state *s, const struct identity *id,
 		sqlite3_finalize(st);
 		if (json_array_size(rows) == 0) {
 			json_decref(rows);
+			empty_mark_make(sp);
 			return 0;
 		}
 		status = send_rows(sp, s, id, crl, kind, rows, err);

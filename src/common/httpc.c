@@ -267,10 +267,23 @@ httpc_global_init(void)
 	/* The TLS of the agent and stewardctl is fixed by Steward (TLS 1.3,
 	 * the site's own CA): the distribution's openssl.cnf changes nothing
 	 * of it and costs each run a millisecond. It is read only when the
-	 * operator names one in OPENSSL_CONF (a FIPS provider, say). */
-	OPENSSL_init_ssl(getenv("OPENSSL_CONF") != NULL
-		? OPENSSL_INIT_LOAD_CONFIG
-		: OPENSSL_INIT_NO_LOAD_CONFIG,
+	 * operator names one in OPENSSL_CONF (a FIPS provider, say).
+	 * Nor is the legacy table of every cipher built: TLS fetches its
+	 * ciphers from the providers by name, and copying that table into
+	 * the name map cost each run 0.3 ms. (The digests' table stays:
+	 * certificate checks look the signature's digest up in it, and find
+	 * none without it.) Nor
+	 * does OpenSSL free its tables at exit, one by one: the process's
+	 * end returns them (a million instructions a run). Of the error
+	 * texts, only TLS's are loaded (the alerts a site sends); the other
+	 * libraries' 34 tables cost another million, for messages that
+	 * conn_error() words itself. */
+	OPENSSL_init_ssl((getenv("OPENSSL_CONF") != NULL
+			     ? OPENSSL_INIT_LOAD_CONFIG
+			     : OPENSSL_INIT_NO_LOAD_CONFIG) |
+		OPENSSL_INIT_NO_ADD_ALL_CIPHERS | OPENSSL_INIT_NO_ATEXIT |
+		OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+		OPENSSL_INIT_LOAD_SSL_STRINGS,
 	    NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -671,6 +684,23 @@ make_ctx(struct hconn *c, const struct httpc_tls *tls, struct pin_state *pin,
 
 /* Runs an SSL call to completion within the deadline: 1 done, 0 the peer
  * closed (reads), -1 with err. */
+/* One line for an OpenSSL error of a connection: TLS's own texts (an alert
+ * from the site, a record that does not decrypt) are loaded; the rest are
+ * named by library and reason. */
+static void
+conn_error(unsigned long oe, char *err)
+{
+	const char *why = oe ? ERR_reason_error_string(oe) : NULL;
+
+	if (oe == 0)
+		err_set(err, "connection broken");
+	else if (why != NULL)
+		err_set(err, "%s", why);
+	else
+		err_set(err, "TLS error (OpenSSL library %d, reason %d)",
+		    ERR_GET_LIB(oe), ERR_GET_REASON(oe));
+}
+
 static int
 ssl_io(struct hconn *c, int (*op)(SSL *, void *, int, size_t *), void *buf,
     int len, size_t *done, int64_t deadline, const volatile int *cancel,
@@ -697,8 +727,7 @@ ssl_io(struct hconn *c, int (*op)(SSL *, void *, int, size_t *), void *buf,
 
 			if (e == SSL_ERROR_SYSCALL && oe == 0)
 				return 0; /* closed without close_notify */
-			err_set(err, "%s", oe ? ERR_reason_error_string(oe)
-					       : "connection broken");
+			conn_error(oe, err);
 			ERR_clear_error();
 			return -1;
 		}

@@ -59,3 +59,28 @@ for n in 1 2 3; do
 	[ "$left" = 0 ] || fail "agent $n still holds $left reports"
 done
 ok "every acknowledged message survived; agents re-sent the rest, none twice ($((3 * N)) in all)"
+
+# An empty spool is marked so: a check-in with nothing to report does not
+# open the database at all (SQLite would make its -shm index at once).
+C=$TMP/c1
+[ -e "$C/spool.empty" ] || fail "an emptied spool was not marked empty"
+rm -f "$C/spool.db-shm"
+expect_exit 0 agent run --state "$C" --once
+[ ! -e "$C/spool.db-shm" ] || fail "a check-in with nothing to report opened the spool"
+ok "an empty spool is marked, and a quiet check-in leaves SQLite closed"
+
+# A report added by another process while the site is down takes the
+# marker away, and the next check-in sends it.
+kill -9 "$SITE_PID"
+wait "$SITE_PID" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $SITE_PID//")
+expect_exit 0 agent send-status --state "$C" --component late --message-id 8 "held"
+expect_in "will be sent later"
+[ ! -e "$C/spool.empty" ] || fail "a spooled report left the empty marker in place"
+[ "$(sqlite3 "$C/spool.db" "SELECT COUNT(*) FROM outbox")" = 1 ] || fail "the report was not spooled"
+run_site --listen "127.0.0.1:$PORT"
+expect_exit 0 agent run --state "$C" --once
+[ "$(sqlite3 "$SITE/site.db" "SELECT COUNT(*) FROM status_messages WHERE component = 'late'")" = 1 ] ||
+	fail "the report spooled while the site was down was not sent"
+[ -e "$C/spool.empty" ] || fail "the spool was not marked empty again"
+ok "a report spooled by another process removes the marker and goes at the next check-in"
