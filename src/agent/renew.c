@@ -335,24 +335,21 @@ crl_current(struct agent_state *s, const char *path, int say)
 	return ok;
 }
 
-/* 1 when the held CRL file holds exactly these DER bytes. */
-static int
-crl_held_is(struct agent_state *s, const char *der, size_t len)
+/* The held CRL's DER (OPENSSL_free), or NULL when there is none. */
+static unsigned char *
+crl_held_der(struct agent_state *s, size_t *len)
 {
 	char *pem = state_read(s, AGENT_CRL, NULL);
-	unsigned char *held;
+	unsigned char *der;
 	long dlen = 0;
-	int same;
 
 	if (pem == NULL)
-		return 0;
-	held = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
+		return NULL;
+	der = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
 	    PEM_STRING_X509_CRL, &dlen);
-	same = held != NULL && (size_t)dlen == len &&
-	    memcmp(held, der, len) == 0;
-	OPENSSL_free(held);
 	free(pem);
-	return same;
+	*len = (size_t)dlen;
+	return der;
 }
 
 const char *
@@ -369,8 +366,11 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
 	    NULL};
 	struct httpc_resp resp;
-	char url[400], err[ERRMSG_MAX], *pem = NULL, *old;
+	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, hash[PKI_FPR_HEX],
+	    hdr[96];
 	const unsigned char *p;
+	unsigned char *held;
+	size_t hlen = 0;
 	X509_CRL *crl = NULL;
 	X509 *ca = NULL;
 
@@ -380,9 +380,18 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	 * CRL held so far), so a run makes one handshake. */
 	if (crl_current(s, path, 0))
 		tls.crl_file = path;
-	/* The same CRL again (the usual answer) was checked when it came. */
-	if (httpc_request("GET", url, &tls, NULL, NULL, &resp, err) == 0 &&
-	    resp.status == 200 && !crl_held_is(s, resp.body, resp.len)) {
+	/* The site answers 304 to the CRL held (its ETag: the first 128
+	 * bits of the DER's SHA-256); the same CRL again was checked when it
+	 * came. */
+	if ((held = crl_held_der(s, &hlen)) != NULL) {
+		pki_sha256_hex(held, hlen, hash);
+		str_fmt(hdr, sizeof(hdr), "If-None-Match: \"%.32s\"", hash);
+	}
+	if (httpc_request("GET", url, &tls, NULL, held ? hdr : NULL, &resp,
+		err) == 0 &&
+	    resp.status == 200 &&
+	    !(held != NULL && hlen == resp.len &&
+		memcmp(held, resp.body, hlen) == 0)) {
 		p = (const unsigned char *)resp.body;
 		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
 		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);
@@ -402,6 +411,7 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 		X509_CRL_free(crl);
 		X509_free(ca);
 	}
+	OPENSSL_free(held);
 	httpc_resp_free(&resp);
 	return crl_current(s, path, 1) ? path : NULL;
 }

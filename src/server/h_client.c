@@ -59,12 +59,26 @@ h_heartbeat(struct request *r)
 void
 h_crl(struct request *r)
 {
-	struct evbuffer *buf = evbuffer_new();
+	const char *inm = evhttp_find_header(
+	    evhttp_request_get_input_headers(r->req), "If-None-Match");
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	struct evbuffer *buf;
+	char etag[sizeof(r->srv->crl_etag)];
 
+	/* Devices ask at every check-in: the CRL they hold (its ETag) is
+	 * answered with 304, not with the whole list again. */
 	pthread_mutex_lock(&r->srv->crl_lock);
+	str_copy(etag, sizeof(etag), r->srv->crl_etag);
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		pthread_mutex_unlock(&r->srv->crl_lock);
+		evhttp_add_header(h, "ETag", etag);
+		evhttp_send_reply(r->req, 304, "Not Modified", NULL);
+		return;
+	}
+	buf = evbuffer_new();
 	evbuffer_add(buf, r->srv->crl_der, r->srv->crl_len);
 	pthread_mutex_unlock(&r->srv->crl_lock);
+	evhttp_add_header(h, "ETag", etag);
 	evhttp_add_header(h, "Content-Type", "application/pkix-crl");
 	evhttp_send_reply(r->req, 200, "OK", buf);
 	evbuffer_free(buf);

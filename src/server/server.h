@@ -35,9 +35,11 @@ struct server {
 	struct signer signer;
 	int nworkers;
 	struct worker *workers;
-	pthread_mutex_t crl_lock; /* guards crl_der, crl_len, crl_issued */
+	pthread_mutex_t crl_lock; /* guards crl_der, crl_len, crl_etag,
+				   * crl_issued */
 	unsigned char *crl_der;
 	size_t crl_len;
+	char crl_etag[40]; /* "…": the first 128 bits of its SHA-256 */
 	int64_t crl_issued;
 	struct revoked_set revoked;
 	struct ratelimit status_rl; /* POST /v1/status and /v1/health */

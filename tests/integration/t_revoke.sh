@@ -29,10 +29,25 @@ ok "certs list, filtered by client, table and JSON"
 crl_number() {
 	ccurl none "$URL/v1/crl" | openssl crl -inform DER -noout -crlnumber | cut -d= -f2
 }
+crl_etag() {
+	ccurl none -D - -o /dev/null "$@" "$URL/v1/crl" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+}
+crl_code() {
+	ccurl none -o /dev/null -w '%{http_code}' "$@" "$URL/v1/crl"
+}
 N0=$(crl_number)
+E0=$(crl_etag)
+case "$E0" in \"????????????????????????????????\") ;; *) fail "CRL ETag '$E0'" ;; esac
+[ "$(ccurl none "$URL/v1/crl" | sha256sum | cut -c1-32)" = "$(echo "$E0" | tr -d '"')" ] ||
+	fail "the CRL's ETag is not the start of its SHA-256"
+[ "$(crl_code -H "If-None-Match: $E0")" = 304 ] || fail "the CRL held was sent again"
+[ "$(crl_code -H 'If-None-Match: "00000000000000000000000000000000"')" = 200 ] ||
+	fail "another ETag did not get the CRL"
+ok "GET /v1/crl: ETag $E0, 304 to the CRL held"
 expect_exit 0 ctl certs revoke "$S1" --reason keyCompromise
 N1=$(crl_number)
 [ "$N1" != "$N0" ] || fail "CRL not regenerated on revocation"
+[ "$(crl_code -H "If-None-Match: $E0")" = 200 ] || fail "the CRL before the revocation still answered 304"
 ccurl none -o "$TMP/crl" "$URL/v1/crl"
 openssl crl -inform DER -in "$TMP/crl" -noout -text | tr A-Z a-z >"$TMP/crl.txt"
 grep -q "serial number: $S1" "$TMP/crl.txt" || fail "revoked serial not in the CRL"
