@@ -182,17 +182,26 @@ PY
 cost() {
 	# cost NAME 'COMMAND' [NAME 'COMMAND'...]: median wall and CPU seconds
 	# of 7 runs of each, the commands in turn (the machine's speed drifts
-	# over minutes: compared commands run side by side).
+	# over minutes: compared commands run side by side). A command may
+	# start with VAR=value words: they go into its environment, so that
+	# no shell is timed with it.
 	python3 - "$R" "$@" <<'PY'
-import json, resource, shlex, subprocess, sys, time
+import json, os, resource, shlex, subprocess, sys, time
 r = sys.argv[1]
 pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
 runs = {name: [] for name, _ in pairs}
+def argv_env(cmd):
+    words, env = shlex.split(cmd), dict(os.environ)
+    while words and "=" in words[0] and not words[0].startswith("/"):
+        k, v = words.pop(0).split("=", 1)
+        env[k] = v
+    return words, env
 for _ in range(7):
     for name, cmd in pairs:
+        words, env = argv_env(cmd)
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
-        subprocess.run(shlex.split(cmd), stdout=subprocess.DEVNULL,
+        subprocess.run(words, env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
         t1 = time.monotonic()
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -231,7 +240,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 	if sh bench/peers/cfengine.sh install && sh bench/peers/cfengine.sh start "$W" "$(free_port)"; then
 		PEER_STOP="${PEER_STOP:+$PEER_STOP; }sh bench/peers/cfengine.sh stop $W"
 		note "-- p4_agent: cf-agent -K update run and steward-agent run --once, in turn"
-		cost p4_agent.cfengine "sh bench/peers/cfengine.sh run $W" \
+		cost p4_agent.cfengine "$(sh bench/peers/cfengine.sh argv "$W")" \
 			p4_agent.steward "$STEWARD_RUN"
 		cf-agent --version 2>/dev/null | head -n 1 >"$R/cfengine.version" || true
 		sh bench/peers/cfengine.sh stop "$W"

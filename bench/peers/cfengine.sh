@@ -8,6 +8,7 @@
 #   cfengine.sh install
 #   cfengine.sh start DIR PORT      (server in DIR/cfs, agent in DIR/cfa)
 #   cfengine.sh run DIR             (one agent update run)
+#   cfengine.sh argv DIR            (that run's command line, to time it)
 #   cfengine.sh stop DIR
 set -eu
 
@@ -108,6 +109,12 @@ run_agent() {
 	CFENGINE_TEST_OVERRIDE_WORKDIR=$1/cfa cf-agent -K -f "$1/cfa/inputs/update.cf"
 }
 
+# The same run as one command line (environment first), for timing it
+# without this shell around it.
+agent_argv() {
+	printf 'CFENGINE_TEST_OVERRIDE_WORKDIR=%s/cfa cf-agent -K -f %s/cfa/inputs/update.cf\n' "$1" "$1"
+}
+
 stop_cfengine() {
 	pidf=$1/cfs/serverd.pid
 	[ -s "$pidf" ] || return 0
@@ -119,6 +126,7 @@ case "${1:-}" in
 install) install_cfengine ;;
 start) shift; start_cfengine "$@" ;;
 run) run_agent "$2" ;;
+argv) agent_argv "$2" ;;
 stop) stop_cfengine "$2" ;;
-*) echo "usage: cfengine.sh install | start DIR PORT | run DIR | stop DIR" >&2; exit 2 ;;
+*) echo "usage: cfengine.sh install | start DIR PORT | run DIR | argv DIR | stop DIR" >&2; exit 2 ;;
 esac

@@ -206,7 +206,9 @@ session_save(SSL *ssl, const SSL_SESSION *loaded,
 		SSL_SESSION_free(sess);
 		return;
 	}
-	bio = BIO_new(BIO_s_mem());
+	/* The PEM holds the resumption secret: its buffer is cleared when
+	 * freed. */
+	bio = BIO_new(BIO_s_secmem());
 	dl = i2d_SSL_SESSION(sess, NULL);
 	if (dl > 0 && (der = malloc((size_t)dl + 4)) != NULL &&
 	    (out = malloc((size_t)dl + 4)) != NULL) {

@@ -423,11 +423,40 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	return file_replace(path, data, len, mode, 1, err);
 }
 
+/* Rewritten in place: a new file renamed over the old one, or the old one
+ * truncated to nothing, makes ext4 allocate and write its blocks at once
+ * (its guard for files replaced without fsync): 90 us of CPU and 170 of
+ * waiting per write here, for a cache. Never through a symbolic link, and
+ * never left readable beyond mode. */
 int
 file_write_cache(const char *path, const void *data, size_t len, mode_t mode,
     char *err)
 {
-	return file_replace(path, data, len, mode, 0, err);
+	mode_t old = umask(0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode);
+	struct stat st;
+
+	umask(old);
+	if (fd < 0)
+		return err_set(err, "cannot open %s: %s", path,
+		    strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)) {
+		close(fd);
+		return err_set(err, "cannot write %s: not a plain file of "
+				    "ours",
+		    path);
+	}
+	/* From offset 0 (just opened), then cut to the new length. */
+	if (fd_io_full(fd, (void *)data, len, 1) < 0 ||
+	    ((off_t)len < st.st_size && ftruncate(fd, (off_t)len) < 0)) {
+		close(fd);
+		return err_set(err, "cannot write %s: %s", path,
+		    strerror(errno));
+	}
+	return close(fd) < 0 ? err_set(err, "cannot close %s: %s", path,
+				   strerror(errno))
+			     : 0;
 }
 
 int

@@ -57,8 +57,9 @@ int file_write_new(const char *path, const void *data, size_t len, mode_t mode,
 /* Atomically replaces path (tmp file + rename) with the given mode. */
 int file_write_atomic(const char *path, const void *data, size_t len,
     mode_t mode, char *err);
-/* The same without syncing: for a cache whose loss in a crash costs only
- * time (a torn file reads as absent). */
+/* Rewrites path in place, without syncing: for a cache whose loss in a
+ * crash costs only time (a torn file must read as absent). Refuses a
+ * symbolic link; an existing file gets mode. */
 int file_write_cache(const char *path, const void *data, size_t len,
     mode_t mode, char *err);
 /* Refuses a secret file readable or writable by group or others. */

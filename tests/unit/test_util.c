@@ -131,6 +131,37 @@ test_files(void **state)
 	assert_int_equal(file_write_atomic(path, "longer", 6, 0600, err), 0);
 	assert_int_equal(file_read(path, 3, &text, &len, err), -1);
 	assert_non_null(strstr(err, "larger"));
+	/* A cache rewritten in place: shorter content leaves nothing of the
+	 * longer behind, a loosened mode is put back, links are refused. */
+	assert_int_equal(file_write_cache(path, "0123456789", 10, 0600, err),
+	    0);
+	chmod(path, 0644);
+	assert_int_equal(file_write_cache(path, "abc", 3, 0600, err), 0);
+	assert_int_equal(file_read(path, 16, &text, &len, err), 0);
+	assert_int_equal(len, 3);
+	assert_string_equal(text, "abc");
+	free(text);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	{
+		char link[160];
+
+		str_fmt(link, sizeof(link), "%s/link", dir);
+		assert_int_equal(symlink(path, link), 0);
+		assert_int_equal(file_write_cache(link, "x", 1, 0600, err),
+		    -1);
+		assert_int_equal(file_read(path, 16, &text, &len, err), 0);
+		assert_string_equal(text, "abc");
+		free(text);
+		unlink(link);
+	}
+	unlink(path);
+	str_fmt(path, sizeof(path), "%s/new", dir);
+	umask(077);
+	assert_int_equal(file_write_cache(path, "n", 1, 0644, err), 0);
+	umask(022);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
 	unlink(path);
 	rmdir(dir);
 	/* A /proc file: size 0 in stat, content on read. */
