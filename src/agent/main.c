@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "agent.h"
 #include "common/httpc.h"
 #include "common/log.h"
@@ -178,6 +180,16 @@ main(int argc, char **argv)
 		return AGENT_EXIT_USAGE;
 	}
 	httpc_global_init();
+	{
+		/* jansson's hash seed, from getrandom (it would open
+		 * /dev/urandom for it). */
+		uint32_t seed;
+
+		do
+			rand_bytes((unsigned char *)&seed, sizeof(seed));
+		while (seed == 0);
+		json_object_seed(seed);
+	}
 	if (strcmp(cmd, "run") == 0 || strcmp(cmd, "send-status") == 0 ||
 	    strcmp(cmd, "install") == 0) {
 		char path[PATH_MAX], err[ERRMSG_MAX];

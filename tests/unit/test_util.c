@@ -252,6 +252,25 @@ test_log_continues_from_tail(void **state)
 	rmdir(dir);
 }
 
+/* UTC times, ISO 8601, whatever the local zone. */
+static void
+test_time_iso(void **state)
+{
+	char out[32], small[8];
+
+	(void)state;
+	setenv("TZ", "Pacific/Kiritimati", 1);
+	time_iso(0, out, sizeof(out));
+	assert_string_equal(out, "1970-01-01T00:00:00Z");
+	time_iso(1767225599, out, sizeof(out));
+	assert_string_equal(out, "2025-12-31T23:59:59Z");
+	time_iso(253402300799LL, out, sizeof(out));
+	assert_string_equal(out, "9999-12-31T23:59:59Z");
+	time_iso(0, small, sizeof(small));
+	assert_string_equal(small, "?");
+	unsetenv("TZ");
+}
+
 /* A self-signed certificate signed with md, checked as its own anchor. */
 static int
 verify_signed_with(const EVP_MD *md)
@@ -311,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_log_continues_from_tail),
 		cmocka_unit_test(test_dechunk),
 		cmocka_unit_test(test_tls_start),
+		cmocka_unit_test(test_time_iso),
 	};
 
 	/* First: its choices hold only when made before any other use. */
