@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "park.h"
 #include "server.h"
+#include "tlscache.h"
 
 /* The largest route limit (an inventory report, 2 MiB): libevent 2.1
  * buffers a body before the routing table runs (docs/architecture.md). */
@@ -162,6 +163,13 @@ tls_setup(struct server *srv, char *err)
 	SSL_CTX_set_verify_depth(ctx, 2);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"stewardd",
 	    8);
+	/* One ticket per handshake: a device holds one session. The
+	 * sessions are held in memory (tlscache.c) unless tls_sessions is 0,
+	 * which keeps OpenSSL's stateless tickets. */
+	SSL_CTX_set_num_tickets(ctx, 1);
+	if (srv->cfg.tls_sessions > 0 &&
+	    tlscache_setup(ctx, (size_t)srv->cfg.tls_sessions) < 0)
+		return err_set(err, "out of memory for the TLS sessions");
 	if (srv->cfg.notify_park)
 		park_setup(ctx);
 	return 0;
@@ -538,6 +546,7 @@ out:
 	db_close(db);
 	signer_stop(&srv.signer);
 	SSL_CTX_free(srv.ssl);
+	tlscache_free();
 	X509_free(srv.ca);
 	X509_free(srv.tls_cert);
 	revoked_free(&srv.revoked);

@@ -22,6 +22,7 @@ site_config_defaults(struct site_config *c)
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
 	c->notify_park = 1;
+	c->tls_sessions = 100000;
 	c->inactive_after = 7 * 86400;
 	c->collections_interval = 86400;
 	c->status_rate = 2;
@@ -146,6 +147,13 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			return err_set(err,
 			    "line %d: notify_park must be yes or no", line);
 		c->notify_park = strcmp(value, "yes") == 0;
+	} else if (strcmp(key, "tls_sessions") == 0) {
+		if (parse_int64(value, 0, 10000000, &v) < 0)
+			return err_set(err,
+			    "line %d: tls_sessions must be 0 (stateless "
+			    "tickets) to 10000000",
+			    line);
+		c->tls_sessions = v;
 	} else if (strcmp(key, "collections_interval") == 0) {
 		if (parse_duration(value, &v) < 0 || v < 10 || v > 366 * 86400)
 			return err_set(err,

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "server.h"
+#include "tlscache.h"
 
 #define EXPIRY_WARN_SECS (30 * 86400)
 #define EXPIRY_CHECK_SECS 86400
@@ -82,13 +83,17 @@ on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 	tasks_expiry_warnings(srv, srv->tasks_db, now_unix());
 }
 
-/* Once a minute: the retention tasks whose time has come. */
+/* Once a minute: the retention tasks whose time has come, and the TLS
+ * sessions past their lifetime let go. */
 static void
 on_retention_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
+	int64_t now = now_unix();
 
-	retention_due(srv->tasks_db, now_unix());
+	retention_due(srv->tasks_db, now);
+	if (srv->cfg.tls_sessions > 0)
+		tlscache_expire((long)now);
 }
 
 /* The scheduled full evaluation of every collection: a safety net behind

@@ -1,0 +1,236 @@
+/* tlscache.c - the server's TLS 1.3 sessions, held in memory.
+ *
+ * With OpenSSL 3.0, resuming from a stateless ticket decodes the client's
+ * certificate again from the ticket: half of the server's CPU for a resumed
+ * handshake. Here a ticket is only a reference (OpenSSL's "stateful"
+ * tickets, SSL_OP_NO_TICKET in TLS 1.3) to a session kept in this table,
+ * certificate already decoded.
+ *
+ * The table is ours rather than OpenSSL's internal cache, for two reasons:
+ * - a ticket is good once: a resumption takes its session out (the client
+ *   has a new ticket by then), so a device holds one entry, not one per
+ *   connection it made in the session's lifetime;
+ * - OpenSSL drops from its own cache the session of any connection that
+ *   ends without a close_notify, which is how devices and libevent end
+ *   theirs: nothing would ever resume.
+ * At the limit the oldest entry goes: its device makes a full handshake.
+ * No ticket key exists to be stolen, and a stolen ticket is useless once
+ * its device has resumed with it. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlscache.h"
+
+#define ID_MAX SSL_MAX_SSL_SESSION_ID_LENGTH
+
+struct entry {
+	SSL_SESSION *sess;
+	unsigned char id[ID_MAX];
+	unsigned int idlen;
+	struct entry *hnext;       /* bucket chain */
+	struct entry *older, *newer; /* age order */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct entry **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count, max;
+	struct entry *oldest, *newest;
+} tc = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, NULL, NULL};
+
+static size_t
+bucket_of(const unsigned char *id, unsigned int len)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a: ids are random */
+	unsigned int i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ id[i]) * 1099511628211ULL;
+	return (size_t)h & (tc.nbuckets - 1);
+}
+
+/* Unlinks e from its chain and the age list; the caller frees it. */
+static void
+unlink_entry(struct entry *e)
+{
+	struct entry **pp = &tc.buckets[bucket_of(e->id, e->idlen)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		tc.oldest = e->newer;
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		tc.newest = e->older;
+	tc.count--;
+}
+
+static void
+drop_entry(struct entry *e)
+{
+	unlink_entry(e);
+	SSL_SESSION_free(e->sess);
+	free(e);
+}
+
+static int
+expired(const SSL_SESSION *s, long now)
+{
+	return now >= SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s);
+}
+
+int
+tlscache_put(SSL_SESSION *sess)
+{
+	const unsigned char *id;
+	unsigned int len;
+	struct entry *e;
+	size_t b;
+
+	id = SSL_SESSION_get_id(sess, &len);
+	if (len == 0 || len > ID_MAX || tc.max == 0 ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
+		return -1;
+	/* A copy: OpenSSL may yet mark its own object unusable. */
+	if ((e->sess = SSL_SESSION_dup(sess)) == NULL) {
+		free(e);
+		return -1;
+	}
+	memcpy(e->id, id, len);
+	e->idlen = len;
+	pthread_mutex_lock(&tc.lock);
+	while (tc.count >= tc.max)
+		drop_entry(tc.oldest);
+	b = bucket_of(id, len);
+	e->hnext = tc.buckets[b];
+	tc.buckets[b] = e;
+	e->older = tc.newest;
+	if (tc.newest != NULL)
+		tc.newest->newer = e;
+	else
+		tc.oldest = e;
+	tc.newest = e;
+	tc.count++;
+	pthread_mutex_unlock(&tc.lock);
+	return 0;
+}
+
+SSL_SESSION *
+tlscache_take(const unsigned char *id, unsigned int len, long now)
+{
+	SSL_SESSION *s = NULL;
+	struct entry *e;
+
+	if (tc.buckets == NULL)
+		return NULL;
+	pthread_mutex_lock(&tc.lock);
+	for (e = tc.buckets[bucket_of(id, len)]; e != NULL; e = e->hnext)
+		if (e->idlen == len && memcmp(e->id, id, len) == 0)
+			break;
+	if (e != NULL) {
+		unlink_entry(e);
+		if (!expired(e->sess, now))
+			s = e->sess;
+		else
+			SSL_SESSION_free(e->sess);
+		free(e);
+	}
+	pthread_mutex_unlock(&tc.lock);
+	return s;
+}
+
+size_t
+tlscache_expire(long now)
+{
+	struct entry *e, *next;
+	size_t n = 0;
+
+	pthread_mutex_lock(&tc.lock);
+	/* Lifetimes are all the same: the oldest expire first, but a walk
+	 * of the whole list costs little and assumes nothing. */
+	for (e = tc.oldest; e != NULL; e = next) {
+		next = e->newer;
+		if (expired(e->sess, now)) {
+			drop_entry(e);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&tc.lock);
+	return n;
+}
+
+size_t
+tlscache_count(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&tc.lock);
+	n = tc.count;
+	pthread_mutex_unlock(&tc.lock);
+	return n;
+}
+
+static int
+on_new(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	tlscache_put(sess);
+	return 0; /* OpenSSL keeps its reference; the table has a copy */
+}
+
+static SSL_SESSION *
+on_get(SSL *ssl, const unsigned char *id, int len, int *copy)
+{
+	(void)ssl;
+	*copy = 0; /* the table's reference goes to OpenSSL */
+	if (len <= 0 || len > ID_MAX)
+		return NULL;
+	return tlscache_take(id, (unsigned int)len, (long)time(NULL));
+}
+
+int
+tlscache_init(size_t max)
+{
+	size_t n = 1;
+
+	tlscache_free();
+	while (n < max / 2 && n < ((size_t)1 << 20))
+		n <<= 1;
+	if ((tc.buckets = calloc(n, sizeof(*tc.buckets))) == NULL)
+		return -1;
+	tc.nbuckets = n;
+	tc.max = max;
+	return 0;
+}
+
+int
+tlscache_setup(SSL_CTX *ctx, size_t max)
+{
+	if (tlscache_init(max) < 0)
+		return -1;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx,
+	    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_sess_set_new_cb(ctx, on_new);
+	SSL_CTX_sess_set_get_cb(ctx, on_get);
+	return 0;
+}
+
+void
+tlscache_free(void)
+{
+	pthread_mutex_lock(&tc.lock);
+	while (tc.oldest != NULL)
+		drop_entry(tc.oldest);
+	free(tc.buckets);
+	tc.buckets = NULL;
+	tc.nbuckets = 0;
+	tc.max = 0;
+	pthread_mutex_unlock(&tc.lock);
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# TLS sessions held by the site (tls_sessions): a device resumes with its
+# ticket once, and with the new ticket it got after; the same ticket again
+# makes a full handshake. tls_sessions = 0 keeps stateless tickets, which
+# resume as often as they are shown. A bad value is refused.
+. "$(dirname "$0")/lib.sh"
+
+init_site sess --approval all
+run_site
+TOKEN=$(new_token --uses 1)
+expect_exit 0 agent enroll --state "$TMP/c1" --token "$TOKEN" --hostname sess1 --hardware-id "hw-sess-0001"
+PORT=${URL##*:}
+
+# visit IN OUT: one request over openssl s_client, resuming from the
+# session in IN (none: a full handshake), saving the new one in OUT;
+# prints "Reused" or "New".
+visit() {
+	in=()
+	[ "$1" != none ] && in=(-sess_in "$1")
+	printf 'GET /v1/policy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SITE/ca/ca.crt" \
+			-cert "$TMP/c1/cert.pem" -key "$TMP/c1/key.pem" "${in[@]}" -sess_out "$2" \
+			-ign_eof >"$2.out" 2>&1
+	grep -q "HTTP/1.1 200 OK" "$2.out" || fail "no answer: $(tail -n 20 "$2.out")"
+	sed -n 's/^\(Reused\|New\), TLSv1.3.*/\1/p' "$2.out" | head -n 1
+}
+
+[ "$(visit none "$TMP/s1")" = New ] || fail "the first handshake was not a full one"
+[ "$(visit "$TMP/s1" "$TMP/s2")" = Reused ] || fail "the site's ticket did not resume"
+[ "$(visit "$TMP/s1" "$TMP/s3")" = New ] || fail "a ticket resumed twice"
+[ "$(visit "$TMP/s3" "$TMP/s4")" = Reused ] || fail "the ticket of a full handshake did not resume"
+[ "$(visit "$TMP/s4" "$TMP/s5")" = Reused ] || fail "the ticket of a resumed handshake did not resume"
+ok "a ticket resumes once; the new ticket each handshake gives resumes next"
+
+# The agent's own runs resume too.
+expect_exit 0 agent run --state "$TMP/c1" --once
+ls "$TMP"/c1/tls.session.* >/dev/null 2>&1 || fail "the agent kept no session"
+expect_exit 0 agent run --state "$TMP/c1" --once
+
+# After a restart the held sessions are gone: a full handshake, no error.
+stop_site
+run_site --listen "127.0.0.1:$PORT"
+[ "$(visit "$TMP/s5" "$TMP/s6")" = New ] || fail "a session outlived the site's restart"
+expect_exit 0 agent run --state "$TMP/c1" --once
+ok "after a restart, tickets fall back to full handshakes"
+
+stop_site
+printf 'tls_sessions = 0\n' >>"$SITE/steward.conf"
+run_site --listen "127.0.0.1:$PORT"
+visit none "$TMP/t1" >/dev/null
+[ "$(visit "$TMP/t1" "$TMP/t2")" = Reused ] || fail "a stateless ticket did not resume"
+[ "$(visit "$TMP/t1" "$TMP/t3")" = Reused ] || fail "a stateless ticket did not resume twice"
+ok "tls_sessions = 0: stateless tickets"
+
+stop_site
+printf 'tls_sessions = -1\n' >>"$SITE/steward.conf"
+expect_exit 1 "$BIN/stewardd" run --dir "$SITE"
+expect_in "tls_sessions must be"
+ok "a bad tls_sessions is refused"
