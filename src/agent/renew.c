@@ -29,8 +29,12 @@ static struct {
 	int64_t not_before, not_after;
 } validity;
 
-/* What the held CRL file said when last parsed, by its identity on disk
- * (under crl_lock). */
+/* What a check-in needs of the held CRL: its nextUpdate and its ETag (the
+ * first 128 bits of its DER's SHA-256), by the file's identity on disk
+ * (under crl_lock). Kept in the process, and for the next run in crl.meta
+ * beside it: a CRL of thousands of entries is otherwise decoded twice at
+ * every check-in, more work than the rest of the check-in. */
+#define AGENT_CRL_META "crl.meta"
 static pthread_mutex_t crl_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	int known;
@@ -39,6 +43,7 @@ static struct {
 	off_t size;
 	struct timespec mtime;
 	int64_t next_update; /* 0: none, or not a CRL */
+	char etag[33];       /* "" when not a CRL */
 } crl_seen;
 
 int
@@ -284,38 +289,103 @@ out:
 	return r;
 }
 
-/* The nextUpdate of the held CRL (0 when there is none), parsed again
- * only when the file changed. */
+/* 1 when crl_seen describes the file sb. */
+static int
+crl_seen_is(const struct stat *sb)
+{
+	return crl_seen.known && crl_seen.dev == sb->st_dev &&
+	    crl_seen.ino == sb->st_ino && crl_seen.size == sb->st_size &&
+	    crl_seen.mtime.tv_sec == sb->st_mtim.tv_sec &&
+	    crl_seen.mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+/* crl.meta: "v1 DEV INO SIZE SEC NSEC NEXT ETAG", for the file sb only.
+ * Anything else in it is ignored (the CRL is parsed instead). */
+static int
+crl_meta_load(struct agent_state *s, const struct stat *sb)
+{
+	unsigned long long dev, ino;
+	long long size, sec, nsec, next;
+	char *text = state_read(s, AGENT_CRL_META, NULL), etag[33], end;
+	int ok;
+
+	if (text == NULL)
+		return -1;
+	ok = sscanf(text, "v1 %llu %llu %lld %lld %lld %lld %32[0-9a-f]%c",
+		 &dev, &ino, &size, &sec, &nsec, &next, etag, &end) == 8 &&
+	    end == '\n' && strlen(etag) == 32 && next >= 0 &&
+	    dev == (unsigned long long)sb->st_dev &&
+	    ino == (unsigned long long)sb->st_ino &&
+	    size == (long long)sb->st_size &&
+	    sec == (long long)sb->st_mtim.tv_sec &&
+	    nsec == (long long)sb->st_mtim.tv_nsec;
+	free(text);
+	if (!ok)
+		return -1;
+	crl_seen.next_update = next;
+	str_copy(crl_seen.etag, sizeof(crl_seen.etag), etag);
+	return 0;
+}
+
+/* Parses the held CRL (its date only: it was verified when it came) and
+ * records the result in crl.meta. */
+static void
+crl_parse(struct agent_state *s, const struct stat *sb)
+{
+	char *pem = state_read(s, AGENT_CRL, NULL), hash[PKI_FPR_HEX];
+	char line[200], path[PATH_MAX];
+	unsigned char *der = NULL;
+	long dlen = 0;
+
+	crl_seen.next_update = 0;
+	crl_seen.etag[0] = '\0';
+	if (pem != NULL)
+		der = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
+		    PEM_STRING_X509_CRL, &dlen);
+	if (der != NULL &&
+	    pki_crl_next_update(pem, strlen(pem), &crl_seen.next_update) == 0) {
+		pki_sha256_hex(der, (size_t)dlen, hash);
+		str_fmt(crl_seen.etag, sizeof(crl_seen.etag), "%.32s", hash);
+		str_fmt(line, sizeof(line), "v1 %llu %llu %lld %lld %lld %lld %s\n",
+		    (unsigned long long)sb->st_dev,
+		    (unsigned long long)sb->st_ino, (long long)sb->st_size,
+		    (long long)sb->st_mtim.tv_sec,
+		    (long long)sb->st_mtim.tv_nsec,
+		    (long long)crl_seen.next_update, crl_seen.etag);
+		state_path(s, AGENT_CRL_META, path, sizeof(path));
+		file_write_cache(path, line, strlen(line), 0644, NULL);
+	} else {
+		crl_seen.next_update = 0;
+	}
+	OPENSSL_free(der);
+	free(pem);
+}
+
+/* The nextUpdate of the held CRL (0 when there is none) and, when etag is
+ * given, its ETag ("" when none): from memory, crl.meta, or the file. */
 static int64_t
-crl_next_update(struct agent_state *s, const char *path)
+crl_info(struct agent_state *s, const char *path, char etag[33])
 {
 	struct stat sb;
-	int64_t next = 0;
-	char *pem;
+	int64_t next;
 
+	if (etag != NULL)
+		etag[0] = '\0';
 	if (stat(path, &sb) < 0)
 		return 0;
 	pthread_mutex_lock(&crl_lock);
-	if (crl_seen.known && crl_seen.dev == sb.st_dev &&
-	    crl_seen.ino == sb.st_ino && crl_seen.size == sb.st_size &&
-	    crl_seen.mtime.tv_sec == sb.st_mtim.tv_sec &&
-	    crl_seen.mtime.tv_nsec == sb.st_mtim.tv_nsec) {
-		next = crl_seen.next_update;
-		pthread_mutex_unlock(&crl_lock);
-		return next;
+	if (!crl_seen_is(&sb)) {
+		if (crl_meta_load(s, &sb) < 0)
+			crl_parse(s, &sb);
+		crl_seen.known = 1;
+		crl_seen.dev = sb.st_dev;
+		crl_seen.ino = sb.st_ino;
+		crl_seen.size = sb.st_size;
+		crl_seen.mtime = sb.st_mtim;
 	}
-	if ((pem = state_read(s, AGENT_CRL, NULL)) != NULL) {
-		/* The date only (the file was verified when it came). */
-		if (pki_crl_next_update(pem, strlen(pem), &next) < 0)
-			next = 0;
-		free(pem);
-	}
-	crl_seen.known = 1;
-	crl_seen.dev = sb.st_dev;
-	crl_seen.ino = sb.st_ino;
-	crl_seen.size = sb.st_size;
-	crl_seen.mtime = sb.st_mtim;
-	crl_seen.next_update = next;
+	next = crl_seen.next_update;
+	if (etag != NULL)
+		str_copy(etag, 33, crl_seen.etag);
 	pthread_mutex_unlock(&crl_lock);
 	return next;
 }
@@ -325,7 +395,7 @@ crl_next_update(struct agent_state *s, const char *path)
 static int
 crl_current(struct agent_state *s, const char *path, int say)
 {
-	int64_t next = crl_next_update(s, path);
+	int64_t next = crl_info(s, path, NULL);
 	int ok = next > now_unix();
 
 	if (next != 0 && !ok && say)
@@ -333,23 +403,6 @@ crl_current(struct agent_state *s, const char *path, int say)
 			 "continuing without it",
 		    path);
 	return ok;
-}
-
-/* The held CRL's DER (OPENSSL_free), or NULL when there is none. */
-static unsigned char *
-crl_held_der(struct agent_state *s, size_t *len)
-{
-	char *pem = state_read(s, AGENT_CRL, NULL);
-	unsigned char *der;
-	long dlen = 0;
-
-	if (pem == NULL)
-		return NULL;
-	der = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
-	    PEM_STRING_X509_CRL, &dlen);
-	free(pem);
-	*len = (size_t)dlen;
-	return der;
 }
 
 const char *
@@ -366,11 +419,8 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
 	    NULL};
 	struct httpc_resp resp;
-	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, hash[PKI_FPR_HEX],
-	    hdr[96];
+	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, etag[33], hdr[96];
 	const unsigned char *p;
-	unsigned char *held;
-	size_t hlen = 0;
 	X509_CRL *crl = NULL;
 	X509 *ca = NULL;
 
@@ -380,18 +430,14 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	 * CRL held so far), so a run makes one handshake. */
 	if (crl_current(s, path, 0))
 		tls.crl_file = path;
-	/* The site answers 304 to the CRL held (its ETag: the first 128
-	 * bits of the DER's SHA-256); the same CRL again was checked when it
-	 * came. */
-	if ((held = crl_held_der(s, &hlen)) != NULL) {
-		pki_sha256_hex(held, hlen, hash);
-		str_fmt(hdr, sizeof(hdr), "If-None-Match: \"%.32s\"", hash);
-	}
-	if (httpc_request("GET", url, &tls, NULL, held ? hdr : NULL, &resp,
+	/* The site answers 304 to the CRL held (its ETag); a CRL that comes
+	 * is another one, checked before it replaces the held one. */
+	crl_info(s, path, etag);
+	if (etag[0] != '\0')
+		str_fmt(hdr, sizeof(hdr), "If-None-Match: \"%s\"", etag);
+	if (httpc_request("GET", url, &tls, NULL, etag[0] ? hdr : NULL, &resp,
 		err) == 0 &&
-	    resp.status == 200 &&
-	    !(held != NULL && hlen == resp.len &&
-		memcmp(held, resp.body, hlen) == 0)) {
+	    resp.status == 200) {
 		p = (const unsigned char *)resp.body;
 		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
 		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);
@@ -411,7 +457,6 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 		X509_CRL_free(crl);
 		X509_free(ca);
 	}
-	OPENSSL_free(held);
 	httpc_resp_free(&resp);
 	return crl_current(s, path, 1) ? path : NULL;
 }

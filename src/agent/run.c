@@ -95,9 +95,11 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
 /* One GET /v1/notify; records what arrived in ch. Returns 0 on an answer,
  * -1 on a transport error, -2 when the site refuses this client. */
 static int
-notify_poll(struct channel *ch, int wait, char *err)
+notify_poll(struct channel *ch, const struct identity *have, int wait,
+    char *err)
 {
-	struct identity id;
+	struct identity own;
+	const struct identity *id = have;
 	struct httpc_resp resp;
 	struct httpc_tls tls;
 	char url[512], msg[300], crl[PATH_MAX];
@@ -105,12 +107,17 @@ notify_poll(struct channel *ch, int wait, char *err)
 	size_t i;
 	int r;
 
-	if (identity_load(ch->s, &id, err) < 0)
-		return -1;
+	/* The long-poll thread reads the identity afresh each time (a
+	 * renewal may have replaced it); a check-in passes the one it has. */
+	if (id == NULL) {
+		if (identity_load(ch->s, &own, err) < 0)
+			return -1;
+		id = &own;
+	}
 	memset(&tls, 0, sizeof(tls));
-	tls.ca_pem = id.ca;
-	tls.cert_pem = id.cert;
-	tls.key_pem = id.key;
+	tls.ca_pem = id->ca;
+	tls.cert_pem = id->cert;
+	tls.key_pem = id->key;
 	tls.timeout_secs = wait + 60;
 	tls.cancel = &ch->cancel;
 	/* The site's certificate checked against its CRL here too (and the
@@ -119,7 +126,8 @@ notify_poll(struct channel *ch, int wait, char *err)
 	str_fmt(url, sizeof(url), "%s/v1/notify?after=%lld&wait=%d",
 	    ch->s->url, (long long)ch->last_id, wait);
 	r = httpc_request("GET", url, &tls, NULL, NULL, &resp, err);
-	identity_free(&id);
+	if (have == NULL)
+		identity_free(&own);
 	if (r < 0)
 		return -1;
 	if (resp.status != 200) {
@@ -171,7 +179,7 @@ notify_main(void *arg)
 	int backoff = 1;
 
 	while (!stop_requested && !ch->cancel) {
-		int r = notify_poll(ch, 300, err);
+		int r = notify_poll(ch, NULL, 300, err);
 		unsigned char j;
 		int ms;
 
@@ -285,7 +293,7 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 	pthread_mutex_init(&ch.lock, NULL);
 	pthread_cond_init(&ch.cond, NULL);
 	ch.s = s;
-	if (notify_poll(&ch, 0, err) < 0)
+	if (notify_poll(&ch, id, 0, err) < 0)
 		log_warn("%s", err);
 	if (ch.blocked)
 		return report_blocked(s);

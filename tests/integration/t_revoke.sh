@@ -92,6 +92,15 @@ ok "past the old nextUpdate ($FIRST_NEXT) the site serves a CRL valid until $NEX
 # The agent checks the server against the CRL: revoke the MP certificate.
 expect_exit 0 agent enroll --state "$TMP/c3" --token "$TOKEN" --hostname c3 --hardware-id hw-revoke-003
 expect_exit 0 agent run --state "$TMP/c3" --once
+# What a check-in needs of the held CRL is kept beside it: its ETag is
+# the site's, and a garbled record is ignored and written again.
+meta_etag() { sed -n 's/^v1 \([0-9]* \)\{6\}\([0-9a-f]\{32\}\)$/"\2"/p' "$TMP/c3/crl.meta"; }
+[ -n "$(meta_etag)" ] && [ "$(meta_etag)" = "$(crl_etag)" ] ||
+	fail "crl.meta '$(cat "$TMP/c3/crl.meta" 2>&1)' does not name the site's CRL $(crl_etag)"
+printf 'v1 1 2 3 4 5 6 zz\n' >"$TMP/c3/crl.meta"
+expect_exit 0 agent run --state "$TMP/c3" --once
+[ "$(meta_etag)" = "$(crl_etag)" ] || fail "a garbled crl.meta was not written again"
+ok "the agent keeps its CRL's ETag and nextUpdate beside it"
 SRV=$(ctl --json certs list | python3 -c 'import json,sys
 print([c["serial"] for c in json.load(sys.stdin)["certs"] if c["kind"]=="server"][0])')
 expect_exit 0 ctl certs revoke "$SRV" --reason keyCompromise
