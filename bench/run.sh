@@ -8,7 +8,7 @@
 # alive connections, default 32), BENCH_IDLE (identities enrolled by the
 # load generator, and idle connections for P3: default 10000; 100000 with
 # BENCH_LARGE=1), BENCH_ROUNDS and BENCH_ROUND_SECS (P1 and P2 run
-# Steward and nginx in turn this many times, default 5, of this many
+# Steward and nginx in turn this many times, default 7, of this many
 # seconds, default 6, and keep the median), BENCH_NO_PEERS=1 to measure
 # Steward alone.
 # Before anything starts: the server and the load generator inherit it.
@@ -16,7 +16,7 @@ ulimit -n 1048576 2>/dev/null || ulimit -n 262144 2>/dev/null || true
 . "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-32}
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-7}
 RSECS=${BENCH_ROUND_SECS:-6}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
@@ -181,7 +181,7 @@ PY
 # from cf-serverd.
 cost() {
 	# cost NAME 'COMMAND' [NAME 'COMMAND'...]: median wall and CPU seconds
-	# of 7 runs of each, the commands in turn (the machine's speed drifts
+	# of 11 runs of each, the commands in turn (the machine's speed drifts
 	# over minutes: compared commands run side by side). A command may
 	# start with VAR=value words: they go into its environment, so that
 	# no shell is timed with it.
@@ -196,7 +196,7 @@ def argv_env(cmd):
         k, v = words.pop(0).split("=", 1)
         env[k] = v
     return words, env
-for _ in range(7):
+for _ in range(11):
     for name, cmd in pairs:
         words, env = argv_env(cmd)
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
