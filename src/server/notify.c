@@ -212,14 +212,15 @@ static void
 park_answer(struct conn *c, json_t *list)
 {
 	size_t blen, hlen;
-	char *body = answer_body(list, &blen), *text = NULL, head[256];
+	char *body = answer_body(list, &blen), *text = NULL, head[320];
+	const char *date = worker_date(c->w);
 	int r = -1;
 
 	hlen = (size_t)snprintf(head, sizeof(head),
 	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 	    "Cache-Control: no-store\r\nConnection: close\r\n"
-	    "Content-Length: %zu\r\n\r\n",
-	    blen);
+	    "%s%s%sContent-Length: %zu\r\n\r\n",
+	    date ? "Date: " : "", date ? date : "", date ? "\r\n" : "", blen);
 	if (body != NULL && hlen < sizeof(head) &&
 	    (text = malloc(hlen + blen)) != NULL) {
 		memcpy(text, head, hlen);
@@ -381,6 +382,9 @@ h_notify(struct request *r)
 		return;
 	}
 	json_decref(list);
+	/* Answered later: the Date is that of the answer. */
+	evhttp_remove_header(evhttp_request_get_output_headers(r->req),
+	    "Date");
 	c->waiting = r->req;
 	c->after = after;
 	c->deadline = mono_secs() + wait;

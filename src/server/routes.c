@@ -474,6 +474,35 @@ authorized:
 	return -1;
 }
 
+const char *
+worker_date(struct worker *w)
+{
+	time_t now = time(NULL);
+
+	if (now != w->date_at) {
+		struct tm tm;
+
+		if (gmtime_r(&now, &tm) == NULL ||
+		    strftime(w->date, sizeof(w->date),
+			"%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+			return NULL;
+		w->date_at = now;
+	}
+	return w->date;
+}
+
+/* Every answer's Date (RFC 9110 6.6.1), made once a second per worker;
+ * libevent then formats none of its own. A held long-poll drops it, to
+ * get the time of its answer. */
+static void
+answer_date(struct worker *w, struct evkeyvalq *out)
+{
+	const char *date = worker_date(w);
+
+	if (date != NULL)
+		evhttp_add_header(out, "Date", date);
+}
+
 void
 dispatch(struct evhttp_request *req, void *arg)
 {
@@ -495,6 +524,7 @@ dispatch(struct evhttp_request *req, void *arg)
 	r.srv = w->srv;
 	r.db = w->db;
 	r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+	answer_date(w, evhttp_request_get_output_headers(req));
 	evhttp_connection_get_peer(conn, &host, &port);
 	str_copy(r.addr, sizeof(r.addr), host ? host : "?");
 

@@ -84,8 +84,15 @@ struct worker {
 	/* Certificates (by SHA-256) already found signed by the site CA:
 	 * the signature check is made once per certificate and worker. */
 	unsigned char (*issued)[32];
+	/* The Date header of this second's answers, made once a second (by
+	 * libevent it costs each answer a formatted date). */
+	char date[40];
+	time_t date_at;
 };
 #define ISSUED_SLOTS 4096
+
+/* The HTTP date of this second (routes.c), NULL if it cannot be made. */
+const char *worker_date(struct worker *w);
 
 /* Who is on the other end of a connection, from its verified certificate. */
 enum peer_kind {

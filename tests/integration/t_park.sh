@@ -43,6 +43,8 @@ for suite in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305
 	hold "$suite" "$TMP/ans.$suite"
 	grep -q '^HTTP/1.1 200 OK' "$TMP/ans.$suite" || fail "$suite: no answer: $(cat "$TMP/ans.$suite" "$TMP/ans.$suite.err")"
 	grep -q '^Connection: close' "$TMP/ans.$suite" || fail "$suite: the parked answer does not close"
+	grep -q '^Date: [A-Z][a-z][a-z], [0-9][0-9] [A-Z][a-z][a-z] 20[0-9][0-9] [0-9:]* GMT' "$TMP/ans.$suite" ||
+		fail "$suite: the parked answer has no Date"
 	grep -q '"kind":"policy"' "$TMP/ans.$suite" || fail "$suite: no policy notification in: $(cat "$TMP/ans.$suite")"
 	if grep -qiE 'error|bad record mac|decrypt|alert' "$TMP/ans.$suite.err"; then
 		fail "$suite: the client saw a TLS error: $(cat "$TMP/ans.$suite.err")"
@@ -126,6 +128,10 @@ PORT=${URL##*:}
 hold TLS_AES_128_GCM_SHA256 "$TMP/ans.nopark" 4
 grep -q '"kind":"policy"' "$TMP/ans.nopark" || fail "notify_park = no: no answer: $(cat "$TMP/ans.nopark")"
 grep -q '^Connection: close' "$TMP/ans.nopark" && fail "notify_park = no: the answer closed the connection"
+# A held answer carries the time it went, not the time of the request.
+T0=$(date +%s)
+D=$(ccurl "$CRED" -D - -o /dev/null "$URL/v1/notify?wait=2&after=999999999" | tr -d '\r' | sed -n 's/^Date: //p')
+[ -n "$D" ] && [ "$(date -d "$D" +%s)" -ge $((T0 + 1)) ] || fail "a held answer's Date '$D' is not the time of the answer (asked at $T0)"
 echo "notify_park = maybe" >>"$SITE/steward.conf"
 expect_exit 1 "$BIN/stewardd" run --dir "$SITE"
 expect_in "notify_park must be yes or no"
