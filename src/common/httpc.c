@@ -299,7 +299,8 @@ httpc_global_init(void)
 	    NULL);
 	EVP_MD_free(EVP_MD_fetch(NULL, "SHA256", NULL));
 	for (i = 0; i < sizeof(digests) / sizeof(digests[0]); i++)
-		EVP_add_digest(digests[i]());
+		if (digests[i]() != NULL)
+			EVP_add_digest(digests[i]());
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -69,7 +69,7 @@ h_crl(struct request *r)
 	 * answered with 304, not with the whole list again. */
 	pthread_mutex_lock(&r->srv->crl_lock);
 	str_copy(etag, sizeof(etag), r->srv->crl_etag);
-	if (inm != NULL && strcmp(inm, etag) == 0) {
+	if (inm != NULL && etag[0] != '\0' && strcmp(inm, etag) == 0) {
 		pthread_mutex_unlock(&r->srv->crl_lock);
 		evhttp_add_header(h, "ETag", etag);
 		evhttp_send_reply(r->req, 304, "Not Modified", NULL);
