@@ -180,7 +180,10 @@ static int
 on_new(SSL *ssl, SSL_SESSION *sess)
 {
 	(void)ssl;
-	tlscache_put(sess);
+	/* Only sessions with a client certificate are worth holding: a
+	 * connection without one (an enrollment) never resumes. */
+	if (SSL_SESSION_get0_peer(sess) != NULL)
+		tlscache_put(sess);
 	return 0; /* OpenSSL keeps its reference; the table has a copy */
 }
 

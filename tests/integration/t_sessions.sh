@@ -32,6 +32,21 @@ visit() {
 [ "$(visit "$TMP/s4" "$TMP/s5")" = Reused ] || fail "the ticket of a resumed handshake did not resume"
 ok "a ticket resumes once; the new ticket each handshake gives resumes next"
 
+# A connection without a client certificate (an enrollment, a CRL
+# fetch) never resumes: its session is not held.
+anon() {
+	in=()
+	[ "$1" != none ] && in=(-sess_in "$1")
+	printf 'GET /v1/crl HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+		timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SITE/ca/ca.crt" \
+			"${in[@]}" -sess_out "$2" -ign_eof >"$2.out" 2>&1
+	grep -q "HTTP/1.1 200 OK" "$2.out" || fail "no CRL: $(tail -n 20 "$2.out")"
+	sed -n 's/^\(Reused\|New\), TLSv1.3.*/\1/p' "$2.out" | head -n 1
+}
+anon none "$TMP/a1" >/dev/null
+[ "$(anon "$TMP/a1" "$TMP/a2")" = New ] || fail "a session without a client certificate was held"
+ok "sessions without a client certificate are not held"
+
 # The agent's own runs resume too.
 expect_exit 0 agent run --state "$TMP/c1" --once
 ls "$TMP"/c1/tls.session.* >/dev/null 2>&1 || fail "the agent kept no session"
