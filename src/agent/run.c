@@ -52,9 +52,11 @@ resp_error(const struct httpc_resp *resp, char *buf, size_t size)
 	return buf;
 }
 
+/* POST /v1/heartbeat. answer, when given, gets the site's reply (with the
+ * notifications pending): json_decref it. */
 static int
 heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
-    const char *crl, int64_t *skew, char *err)
+    const char *crl, int64_t *skew, json_t **answer, char *err)
 {
 	struct discovery d;
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL};
@@ -86,10 +88,41 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
 
 		if (skew != NULL && json_is_integer(t))
 			*skew = json_integer_value(t) - now_unix();
+		if (answer != NULL && json_is_object(o))
+			*answer = json_incref(o);
 		json_decref(o);
 	}
 	httpc_resp_free(&resp);
 	return 0;
+}
+
+/* Records notifications (a JSON array) in ch. */
+static void
+notes_apply(struct channel *ch, json_t *notes)
+{
+	json_t *n;
+	size_t i;
+
+	pthread_mutex_lock(&ch->lock);
+	json_array_foreach(notes, i, n)
+	{
+		const char *kind = json_string_value(json_object_get(n, "kind"));
+		int64_t nid = json_integer_value(json_object_get(n, "id"));
+
+		if (nid > ch->last_id)
+			ch->last_id = nid;
+		if (kind == NULL)
+			continue;
+		log_info("notification from the site: %s", kind);
+		if (strcmp(kind, "renew") == 0)
+			ch->renew = 1;
+		else if (strcmp(kind, "policy") == 0)
+			ch->policy = 1;
+		else if (strcmp(kind, "blocked") == 0)
+			ch->blocked = 1;
+	}
+	pthread_cond_signal(&ch->cond);
+	pthread_mutex_unlock(&ch->lock);
 }
 
 /* One GET /v1/notify; records what arrived in ch. Returns 0 on an answer,
@@ -103,8 +136,7 @@ notify_poll(struct channel *ch, const struct identity *have, int wait,
 	struct httpc_resp resp;
 	struct httpc_tls tls;
 	char url[512], msg[300], crl[PATH_MAX];
-	json_t *o, *n;
-	size_t i;
+	json_t *o;
 	int r;
 
 	/* The long-poll thread reads the identity afresh each time (a
@@ -145,26 +177,7 @@ notify_poll(struct channel *ch, const struct identity *have, int wait,
 	}
 	o = json_loadb(resp.body, resp.len, 0, NULL);
 	httpc_resp_free(&resp);
-	pthread_mutex_lock(&ch->lock);
-	json_array_foreach(json_object_get(o, "notifications"), i, n)
-	{
-		const char *kind = json_string_value(json_object_get(n, "kind"));
-		int64_t nid = json_integer_value(json_object_get(n, "id"));
-
-		if (nid > ch->last_id)
-			ch->last_id = nid;
-		if (kind == NULL)
-			continue;
-		log_info("notification from the site: %s", kind);
-		if (strcmp(kind, "renew") == 0)
-			ch->renew = 1;
-		else if (strcmp(kind, "policy") == 0)
-			ch->policy = 1;
-		else if (strcmp(kind, "blocked") == 0)
-			ch->blocked = 1;
-	}
-	pthread_cond_signal(&ch->cond);
-	pthread_mutex_unlock(&ch->lock);
+	notes_apply(ch, json_object_get(o, "notifications"));
 	json_decref(o);
 	return 0;
 }
@@ -273,10 +286,11 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 	struct channel ch;
 	char err[ERRMSG_MAX], crl[PATH_MAX];
 	const char *crlp = agent_crl(s, id, crl, sizeof(crl));
+	json_t *answer = NULL, *notes;
 	int64_t skew = 0;
 	int r;
 
-	r = heartbeat(s, id, hwid, crlp, &skew, err);
+	r = heartbeat(s, id, hwid, crlp, &skew, &answer, err);
 	if (r < 0) {
 		/* Into the protected log too, not only standard error. */
 		log_err("%s", err);
@@ -288,13 +302,18 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 	}
 	printf("heartbeat sent: client %s to %s\n", s->client_id, s->url);
 	periodic(s, id, crlp, 1, skew, 1);
-	/* Anything queued for us (a renewal request), without waiting. */
+	/* Anything queued for us (a renewal request): in the heartbeat's
+	 * answer, or asked for without waiting from a site that gave none. */
 	memset(&ch, 0, sizeof(ch));
 	pthread_mutex_init(&ch.lock, NULL);
 	pthread_cond_init(&ch.cond, NULL);
 	ch.s = s;
-	if (notify_poll(&ch, id, 0, err) < 0)
+	notes = json_object_get(answer, "notifications");
+	if (json_is_array(notes))
+		notes_apply(&ch, notes);
+	else if (notify_poll(&ch, id, 0, err) < 0)
 		log_warn("%s", err);
+	json_decref(answer);
 	if (ch.blocked)
 		return report_blocked(s);
 	r = maybe_renew(s, id, hwid, ch.renew) < 0 ? 1 : 0;
@@ -492,8 +511,11 @@ agent_run(const struct run_opts *o)
 		unsigned char j;
 		int left, renew, blocked, fetch, r;
 
+		/* The CRL first: a revoked site certificate is known before
+		 * anything about the device is sent. Notifications reach the
+		 * daemon by its long-poll. */
 		crlp = agent_crl(&s, &id, crl, sizeof(crl));
-		r = heartbeat(&s, &id, hwid, crlp, &skew, err);
+		r = heartbeat(&s, &id, hwid, crlp, &skew, NULL, err);
 		if (r == -2) {
 			rc = report_blocked(&s);
 			break;

@@ -51,9 +51,17 @@ h_heartbeat(struct request *r)
 	 * heartbeat costs no evaluation. */
 	if (changed && collections_evaluate_device(r->db, r->peer->id, err) < 0)
 		log_err("collections of %s: %s", r->peer->id, err);
-	reply_json(r, 200,
-	    json_pack("{s:s,s:s,s:I}", "status", "ok", "client_id",
-		r->peer->id, "server_time", (json_int_t)now));
+	/* The notifications still pending, which a check-in would otherwise
+	 * ask for in another request (read only: acknowledging stays with
+	 * GET /v1/notify's after). */
+	{
+		json_t *pending = db_notify_take(r->db, r->peer->id, 0, now);
+
+		reply_json(r, 200,
+		    json_pack("{s:s,s:s,s:I,s:o}", "status", "ok", "client_id",
+			r->peer->id, "server_time", (json_int_t)now,
+			"notifications", pending ? pending : json_array()));
+	}
 }
 
 void
