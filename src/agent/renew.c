@@ -43,7 +43,7 @@ static struct {
 	off_t size;
 	struct timespec mtime;
 	int64_t next_update; /* 0: none, or not a CRL */
-	char etag[33];       /* "" when not a CRL */
+	char etag[PKI_ETAG_HEX]; /* "" when not a CRL */
 } crl_seen;
 
 int
@@ -53,7 +53,6 @@ renew_due(int64_t not_before, int64_t not_after, int64_t now)
 		return 1;
 	return now >= not_before + (not_after - not_before) * 2 / 3;
 }
-
 
 /* A renewal is committed by renaming the new key, then the new certificate,
  * over the old ones. If that was interrupted, finish it when the new pair
@@ -306,7 +305,8 @@ crl_meta_load(struct agent_state *s, const struct stat *sb)
 {
 	unsigned long long dev, ino;
 	long long size, sec, nsec, next;
-	char *text = state_read(s, AGENT_CRL_META, NULL), etag[33], end;
+	char *text = state_read(s, AGENT_CRL_META, NULL), etag[PKI_ETAG_HEX];
+	char end;
 	int ok;
 
 	if (text == NULL)
@@ -332,20 +332,18 @@ crl_meta_load(struct agent_state *s, const struct stat *sb)
 static void
 crl_parse(struct agent_state *s, const struct stat *sb)
 {
-	char *pem = state_read(s, AGENT_CRL, NULL), hash[PKI_FPR_HEX];
-	char line[200], path[PATH_MAX];
+	char *pem = state_read(s, AGENT_CRL, NULL), line[200], path[PATH_MAX];
 	unsigned char *der = NULL;
 	long dlen = 0;
 
 	crl_seen.next_update = 0;
 	crl_seen.etag[0] = '\0';
 	if (pem != NULL)
-		der = pki_pem_der(pem, strlen(pem), 4 * 1024 * 1024,
+		der = pki_pem_der(pem, strlen(pem), PKI_CRL_PEM_MAX,
 		    PEM_STRING_X509_CRL, &dlen);
-	if (der != NULL &&
-	    pki_crl_next_update(pem, strlen(pem), &crl_seen.next_update) == 0) {
-		pki_sha256_hex(der, (size_t)dlen, hash);
-		str_fmt(crl_seen.etag, sizeof(crl_seen.etag), "%.32s", hash);
+	if (der != NULL && pki_crl_der_next_update(der, (size_t)dlen,
+			       &crl_seen.next_update) == 0) {
+		pki_crl_etag(der, (size_t)dlen, crl_seen.etag);
 		str_fmt(line, sizeof(line), "v1 %llu %llu %lld %lld %lld %lld %s\n",
 		    (unsigned long long)sb->st_dev,
 		    (unsigned long long)sb->st_ino, (long long)sb->st_size,
@@ -354,8 +352,6 @@ crl_parse(struct agent_state *s, const struct stat *sb)
 		    (long long)crl_seen.next_update, crl_seen.etag);
 		state_path(s, AGENT_CRL_META, path, sizeof(path));
 		file_write_cache(path, line, strlen(line), 0644, NULL);
-	} else {
-		crl_seen.next_update = 0;
 	}
 	OPENSSL_free(der);
 	free(pem);
@@ -364,7 +360,7 @@ crl_parse(struct agent_state *s, const struct stat *sb)
 /* The nextUpdate of the held CRL (0 when there is none) and, when etag is
  * given, its ETag ("" when none): from memory, crl.meta, or the file. */
 static int64_t
-crl_info(struct agent_state *s, const char *path, char etag[33])
+crl_info(struct agent_state *s, const char *path, char etag[PKI_ETAG_HEX])
 {
 	struct stat sb;
 	int64_t next;
@@ -385,7 +381,7 @@ crl_info(struct agent_state *s, const char *path, char etag[33])
 	}
 	next = crl_seen.next_update;
 	if (etag != NULL)
-		str_copy(etag, 33, crl_seen.etag);
+		str_copy(etag, PKI_ETAG_HEX, crl_seen.etag);
 	pthread_mutex_unlock(&crl_lock);
 	return next;
 }
@@ -419,7 +415,8 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
 	    NULL};
 	struct httpc_resp resp;
-	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, etag[33], hdr[96];
+	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, etag[PKI_ETAG_HEX];
+	char hdr[96];
 	const unsigned char *p;
 	X509_CRL *crl = NULL;
 	X509 *ca = NULL;
@@ -428,11 +425,10 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	str_fmt(url, sizeof(url), "%s/v1/crl", s->url);
 	/* Fetched over the connection the run's other requests use (with the
 	 * CRL held so far), so a run makes one handshake. */
-	if (crl_current(s, path, 0))
-		tls.crl_file = path;
 	/* The site answers 304 to the CRL held (its ETag); a CRL that comes
 	 * is another one, checked before it replaces the held one. */
-	crl_info(s, path, etag);
+	if (crl_info(s, path, etag) > now_unix())
+		tls.crl_file = path;
 	if (etag[0] != '\0')
 		str_fmt(hdr, sizeof(hdr), "If-None-Match: \"%s\"", etag);
 	if (httpc_request("GET", url, &tls, NULL, etag[0] ? hdr : NULL, &resp,

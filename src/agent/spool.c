@@ -234,25 +234,6 @@ empty_mark_remove(struct spool *sp, char *err)
 	return 0;
 }
 
-/* Under the write lock, once nothing is queued and nothing dropped. Its
- * loss costs only an opening of the database: it is not synced. */
-static void
-empty_mark_make(struct spool *sp)
-{
-	char path[PATH_MAX], err[ERRMSG_MAX];
-	struct stat st;
-
-	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
-	if (stat(path, &st) == 0)
-		return;
-	if (sq(sp, "BEGIN IMMEDIATE", err) < 0)
-		return;
-	if (scalar(sp, "SELECT COUNT(*) FROM outbox") == 0 &&
-	    scalar(sp, "SELECT value FROM meta WHERE key = 'dropped'") == 0)
-		file_write_cache(path, "", 0, 0600, err);
-	sq(sp, "COMMIT", err);
-}
-
 /* Whether the marker says there is nothing to send. */
 static int
 empty_marked(struct spool *sp)
@@ -262,6 +243,22 @@ empty_marked(struct spool *sp)
 
 	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
 	return stat(path, &st) == 0;
+}
+
+/* Under the write lock, once nothing is queued and nothing dropped. Its
+ * loss costs only an opening of the database: it is not synced. */
+static void
+empty_mark_make(struct spool *sp)
+{
+	char path[PATH_MAX], err[ERRMSG_MAX];
+
+	if (empty_marked(sp) || sq(sp, "BEGIN IMMEDIATE", err) < 0)
+		return;
+	state_path(sp->s, SPOOL_EMPTY, path, sizeof(path));
+	if (scalar(sp, "SELECT COUNT(*) FROM outbox") == 0 &&
+	    scalar(sp, "SELECT value FROM meta WHERE key = 'dropped'") == 0)
+		file_write_cache(path, "", 0, 0600, err);
+	sq(sp, "COMMIT", err);
 }
 
 int64_t

@@ -189,7 +189,7 @@ session_strip_peer(const unsigned char *der, size_t len, unsigned char *out)
 	return outl;
 }
 
-/* Keeps a new resumable session (0600, replaced atomically). */
+/* Keeps a new resumable session (0600, a cache rewritten in place). */
 static void
 session_save(SSL *ssl, const SSL_SESSION *loaded,
     const struct httpc_tls *tls)
@@ -698,8 +698,6 @@ make_ctx(struct hconn *c, const struct httpc_tls *tls, struct pin_state *pin,
 	return ctx;
 }
 
-/* Runs an SSL call to completion within the deadline: 1 done, 0 the peer
- * closed (reads), -1 with err. */
 /* One line for an OpenSSL error of a connection: TLS's own texts (an alert
  * from the site, a record that does not decrypt) are loaded; the rest are
  * named by library and reason. */
@@ -717,6 +715,8 @@ conn_error(unsigned long oe, char *err)
 		    ERR_GET_LIB(oe), ERR_GET_REASON(oe));
 }
 
+/* Runs an SSL call to completion within the deadline: 1 done, 0 the peer
+ * closed (reads), -1 with err. */
 static int
 ssl_io(struct hconn *c, int (*op)(SSL *, void *, int, size_t *), void *buf,
     int len, size_t *done, int64_t deadline, const volatile int *cancel,

@@ -366,9 +366,10 @@ fd_io_full(int fd, void *buf, size_t len, int writing)
 	return 0;
 }
 
+/* Creates path (flags: O_EXCL) with mode, writes data and syncs it. */
 static int
 file_create(const char *path, int flags, const void *data, size_t len,
-    mode_t mode, int sync, char *err)
+    mode_t mode, char *err)
 {
 	mode_t old = umask(0);
 	int fd = open(path, flags | O_WRONLY | O_CREAT | O_CLOEXEC, mode);
@@ -377,8 +378,7 @@ file_create(const char *path, int flags, const void *data, size_t len,
 	if (fd < 0)
 		return err_set(err, "cannot create %s: %s", path,
 		    strerror(errno));
-	if (fd_io_full(fd, (void *)data, len, 1) < 0 ||
-	    (sync && fsync(fd) < 0)) {
+	if (fd_io_full(fd, (void *)data, len, 1) < 0 || fsync(fd) < 0) {
 		close(fd);
 		unlink(path);
 		return err_set(err, "cannot write %s: %s", path,
@@ -394,19 +394,19 @@ int
 file_write_new(const char *path, const void *data, size_t len, mode_t mode,
     char *err)
 {
-	return file_create(path, O_EXCL, data, len, mode, 1, err);
+	return file_create(path, O_EXCL, data, len, mode, err);
 }
 
-static int
-file_replace(const char *path, const void *data, size_t len, mode_t mode,
-    int sync, char *err)
+int
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+    char *err)
 {
 	char tmp[4096];
 
 	if (str_fmt(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) < 0)
 		return err_set(err, "path too long: %s", path);
 	unlink(tmp);
-	if (file_create(tmp, O_EXCL, data, len, mode, sync, err) < 0)
+	if (file_create(tmp, O_EXCL, data, len, mode, err) < 0)
 		return -1;
 	if (rename(tmp, path) < 0) {
 		unlink(tmp);
@@ -416,12 +416,6 @@ file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	return 0;
 }
 
-int
-file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-    char *err)
-{
-	return file_replace(path, data, len, mode, 1, err);
-}
 
 /* Rewritten in place: a new file renamed over the old one, or the old one
  * truncated to nothing, makes ext4 allocate and write its blocks at once

@@ -194,20 +194,12 @@ pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
 }
 
 int
-pki_crl_next_update(const char *pem, size_t len, int64_t *next_update)
+pki_crl_der_next_update(const unsigned char *der, size_t len,
+    int64_t *next_update)
 {
-	const unsigned char *p, *end;
-	unsigned char *der;
+	const unsigned char *p = der, *end = der + len;
 	int64_t this_update;
-	long dlen = 0;
-	int r = -1;
 
-	der = pki_pem_der(pem, len, 4 * 1024 * 1024, PEM_STRING_X509_CRL,
-	    &dlen);
-	if (der == NULL)
-		return -1;
-	p = der;
-	end = der + dlen;
 	/* CertificateList: SEQUENCE { tbsCertList SEQUENCE { version
 	 * OPTIONAL, signature, issuer, thisUpdate, nextUpdate, ... }, ... } */
 	if (der_step(&p, &end, 0x30, 1) == 0 &&
@@ -218,9 +210,33 @@ pki_crl_next_update(const char *pem, size_t len, int64_t *next_update)
 	    der_step(&p, &end, 0x30, 0) == 0 &&
 	    der_time(&p, end, &this_update) == 0 &&
 	    der_time(&p, end, next_update) == 0)
-		r = 0;
+		return 0;
+	return -1;
+}
+
+int
+pki_crl_next_update(const char *pem, size_t len, int64_t *next_update)
+{
+	unsigned char *der;
+	long dlen = 0;
+	int r;
+
+	der = pki_pem_der(pem, len, PKI_CRL_PEM_MAX, PEM_STRING_X509_CRL,
+	    &dlen);
+	if (der == NULL)
+		return -1;
+	r = pki_crl_der_next_update(der, (size_t)dlen, next_update);
 	OPENSSL_free(der);
 	return r;
+}
+
+void
+pki_crl_etag(const unsigned char *der, size_t len, char out[PKI_ETAG_HEX])
+{
+	char hash[PKI_FPR_HEX];
+
+	pki_sha256_hex(der, len, hash);
+	str_copy(out, PKI_ETAG_HEX, hash);
 }
 
 X509 *

@@ -47,8 +47,17 @@ unsigned char *pki_pem_der(const char *pem, size_t len, size_t max,
 int pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
     int64_t *not_after);
 /* The nextUpdate of a PEM CRL, read the same way; -1 when it has none or
- * is not a well-formed CRL. */
+ * is not a well-formed CRL. The second reads a CRL's DER. */
 int pki_crl_next_update(const char *pem, size_t len, int64_t *next_update);
+int pki_crl_der_next_update(const unsigned char *der, size_t len,
+    int64_t *next_update);
+/* The largest CRL text read (PEM). */
+#define PKI_CRL_PEM_MAX (4 * 1024 * 1024)
+/* A CRL's ETag, as the site gives it (in quotes) and the agent keeps it:
+ * the first 128 bits of the DER's SHA-256, in hex. */
+#define PKI_ETAG_HEX 33
+void pki_crl_etag(const unsigned char *der, size_t len,
+    char out[PKI_ETAG_HEX]);
 int pki_cert_write(const char *path, X509 *cert, char *err);
 /* PEM text of a certificate, malloc'ed. */
 char *pki_cert_to_pem(X509 *cert);

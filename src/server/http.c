@@ -302,7 +302,7 @@ worker_free(struct worker *w)
 int
 server_refresh_crl(struct server *srv, struct db *db, char *err)
 {
-	char num[32], hash[PKI_FPR_HEX];
+	char num[32], etag[PKI_ETAG_HEX];
 	int64_t n = 0, now = now_unix();
 	unsigned char *der;
 	struct db_cert *certs;
@@ -338,12 +338,12 @@ server_refresh_crl(struct server *srv, struct db *db, char *err)
 		free(der);
 		return -1;
 	}
-	pki_sha256_hex(der, len, hash);
+	pki_crl_etag(der, len, etag);
 	pthread_mutex_lock(&srv->crl_lock);
 	free(srv->crl_der);
 	srv->crl_der = der;
 	srv->crl_len = len;
-	str_fmt(srv->crl_etag, sizeof(srv->crl_etag), "\"%.32s\"", hash);
+	str_fmt(srv->crl_etag, sizeof(srv->crl_etag), "\"%s\"", etag);
 	srv->crl_issued = now;
 	pthread_mutex_unlock(&srv->crl_lock);
 	return 0;
