@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -26,6 +27,7 @@
 #include "common/util.h"
 #include "park.h"
 #include "server.h"
+#include "tlsbuf.h"
 #include "tlscache.h"
 
 /* The largest route limit (an inventory report, 2 MiB): libevent 2.1
@@ -34,20 +36,38 @@
 
 #define COALESCE_MAX (16 * 1024) /* one TLS record's worth */
 
-/* libevent's TLS bufferevent writes each chain of its output buffer with
+/* Runs as an answer is queued on a connection's output buffer.
+ *
+ * libevent's TLS bufferevent writes each chain of its output buffer with
  * its own SSL_write, so an answer whose headers and body sit in two chains
- * costs two records and two system calls. Small answers are made one
- * chain as they are queued. */
+ * costs two records and two system calls: small answers are made one
+ * chain here.
+ *
+ * And it only adds the write event when an answer is queued, so the answer
+ * went out one loop later, after epoll had been told to watch the socket
+ * for writing and before it was told to stop: two epoll_ctl calls and a
+ * loop per answer. Activating the write event runs the write in this loop
+ * instead; when it empties the buffer, it deletes the event it had just
+ * added, and epoll's change list (worker_base below) folds the
+ * two into nothing. A socket that cannot take the answer leaves the event
+ * added, and libevent writes the rest when it can, as before. */
 static void
-coalesce(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+out_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	size_t len = evbuffer_get_length(buf);
+	struct bufferevent *bev = arg;
 
-	(void)arg;
-	if (info->n_added > 0 && len <= COALESCE_MAX &&
+	if (info->n_added == 0)
+		return;
+	if (evbuffer_get_length(buf) <= COALESCE_MAX &&
 	    evbuffer_peek(buf, -1, NULL, NULL, 0) > 1)
 		evbuffer_pullup(buf, -1);
+	/* Once per answer: what is added to a buffer that was not empty
+	 * goes with the write already under way. */
+	if (info->orig_size == 0) {
+		tlsbuf_busy(bufferevent_openssl_get_ssl(bev));
+		event_active(&bev->ev_write, EV_WRITE, 1);
+	}
 }
 
 static struct bufferevent *
@@ -62,8 +82,10 @@ make_bev(struct event_base *base, void *arg)
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev != NULL)
-		evbuffer_add_cb(bufferevent_get_output(bev), coalesce, NULL);
+	if (bev == NULL)
+		return NULL;
+	evbuffer_add_cb(bufferevent_get_output(bev), out_added, bev);
+	tlsbuf_track(&w->tlsbufs, ssl);
 	return bev;
 }
 
@@ -123,7 +145,10 @@ tls_setup(struct server *srv, char *err)
 		return err_set(err, "cannot create TLS context");
 	srv->ssl = ctx;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* Record buffers kept while a connection is busy (tlsbuf.c). */
+	if (tlsbuf_setup(ctx) == 0)
+		log_info("this OpenSSL cannot give back an idle connection's "
+			 "buffers safely: releasing them after every record");
 	site_path(&srv->cfg, SITE_TLS_CERT, path, sizeof(path));
 	site_path(&srv->cfg, SITE_TLS_KEY, kpath, sizeof(kpath));
 	if (file_check_secret(kpath, err) < 0)

@@ -615,8 +615,8 @@ conn_tarpit(struct request *r)
 }
 
 /* Once a second: answer long-polls whose hold time is over with an empty
- * list, and refused requests held in the tarpit. O(connections) per
- * second. */
+ * list, and refused requests held in the tarpit; idle connections give
+ * back their TLS record buffers (tlsbuf.c). O(connections) per second. */
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -633,6 +633,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		malloc_trim(0);
 	}
 	w->parked_seen = w->parked;
+	tlsbuf_sweep(&w->tlsbufs);
 
 	for (b = 0; b < w->nbuckets; b++) {
 		struct conn *c, *next;

@@ -18,6 +18,7 @@
 #include "revoked.h"
 #include "signer.h"
 #include "site.h"
+#include "tlsbuf.h"
 
 struct worker;
 struct conn;
@@ -81,6 +82,7 @@ struct worker {
 	struct poke *pokes;
 	size_t npokes, poke_cap;
 	struct pcache pcache; /* policy ETags by client (h_policy.c) */
+	struct tlsbufs tlsbufs; /* connections' record buffers (tlsbuf.c) */
 	/* Certificates (by SHA-256) already found signed by the site CA:
 	 * the signature check is made once per certificate and worker. */
 	unsigned char (*issued)[32];
