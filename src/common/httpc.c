@@ -196,37 +196,6 @@ session_load(const struct httpc_tls *tls)
 	return sess;
 }
 
-/* The session's DER without the server's certificate ([3] peer) into out
- * (as large as der). A resumed handshake verifies no certificate, and
- * decoding one as the session is read costs a run most of a millisecond
- * (OpenSSL 3's decoder set-up). Returns the new length, or 0. */
-static size_t
-session_strip_peer(const unsigned char *der, size_t len, unsigned char *out)
-{
-	const unsigned char *end = der + len, *p;
-	size_t hl, blen, el, ehl, outl = 4;
-
-	if (len < 4 || der[0] != 0x30 ||
-	    (hl = der_header(der, end, &blen)) == 0 || hl + blen != len)
-		return 0;
-	for (p = der + hl; p < end; p += ehl + el) {
-		if ((ehl = der_header(p, end, &el)) == 0)
-			return 0;
-		if (p[0] != 0xa3) {
-			memcpy(out + outl, p, ehl + el);
-			outl += ehl + el;
-		}
-	}
-	/* Written after a 4-byte header: SEQUENCE, long form, 2 bytes. */
-	if (outl - 4 > 0xffff)
-		return 0;
-	out[0] = 0x30;
-	out[1] = 0x82;
-	out[2] = (unsigned char)((outl - 4) >> 8);
-	out[3] = (unsigned char)(outl - 4);
-	return outl;
-}
-
 /* Keeps a new resumable session (0600, a cache rewritten in place). */
 static void
 session_save(SSL *ssl, const SSL_SESSION *loaded,
@@ -234,11 +203,11 @@ session_save(SSL *ssl, const SSL_SESSION *loaded,
 {
 	SSL_SESSION *sess = SSL_get1_session(ssl);
 	char path[4200];
-	unsigned char *der = NULL, *out = NULL, *q;
+	unsigned char *der = NULL;
+	size_t dl = 0;
 	BIO *bio;
 	char *data;
 	long len;
-	int dl, ol = 0;
 
 	if (sess == NULL || sess == loaded || !SSL_SESSION_is_resumable(sess)) {
 		SSL_SESSION_free(sess);
@@ -247,15 +216,9 @@ session_save(SSL *ssl, const SSL_SESSION *loaded,
 	/* The PEM holds the resumption secret: its buffer is cleared when
 	 * freed. */
 	bio = BIO_new(BIO_s_secmem());
-	dl = i2d_SSL_SESSION(sess, NULL);
-	if (dl > 0 && (der = malloc((size_t)dl + 4)) != NULL &&
-	    (out = malloc((size_t)dl + 4)) != NULL) {
-		q = der;
-		if (i2d_SSL_SESSION(sess, &q) == dl)
-			ol = (int)session_strip_peer(der, (size_t)dl, out);
-	}
-	if (bio != NULL && ol > 0 &&
-	    PEM_write_bio(bio, PEM_STRING_SSL_SESSION, "", out, ol) > 0 &&
+	der = pki_session_lean_der(sess, &dl);
+	if (bio != NULL && der != NULL &&
+	    PEM_write_bio(bio, PEM_STRING_SSL_SESSION, "", der, (long)dl) > 0 &&
 	    (len = BIO_get_mem_data(bio, &data)) > 0) {
 		pthread_mutex_lock(&session_lock);
 		/* A cache: a session lost in a crash costs one full
@@ -270,12 +233,7 @@ session_save(SSL *ssl, const SSL_SESSION *loaded,
 		}
 		pthread_mutex_unlock(&session_lock);
 	}
-	if (der != NULL)
-		OPENSSL_cleanse(der, (size_t)dl + 4);
-	if (out != NULL)
-		OPENSSL_cleanse(out, (size_t)dl + 4);
-	free(der);
-	free(out);
+	OPENSSL_clear_free(der, dl);
 	BIO_free(bio);
 	SSL_SESSION_free(sess);
 }

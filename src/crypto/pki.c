@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "../common/util.h"
@@ -788,4 +789,56 @@ crl_reason_code(const char *name)
 		if (strcmp(name, reasons[i].name) == 0)
 			return reasons[i].code;
 	return -1;
+}
+
+/* A session's DER without its [3] (the peer's certificate) into out, which
+ * holds at least len + 4 bytes: the new length, or 0. */
+static size_t
+session_strip_peer(const unsigned char *der, size_t len, unsigned char *out)
+{
+	const unsigned char *end = der + len, *p;
+	size_t hl, blen, el, ehl, outl = 4;
+
+	if (len < 4 || der[0] != 0x30 ||
+	    (hl = der_header(der, end, &blen)) == 0 || hl + blen != len)
+		return 0;
+	for (p = der + hl; p < end; p += ehl + el) {
+		if ((ehl = der_header(p, end, &el)) == 0)
+			return 0;
+		if (p[0] != 0xa3) {
+			memcpy(out + outl, p, ehl + el);
+			outl += ehl + el;
+		}
+	}
+	/* Written after a 4-byte header: SEQUENCE, long form, 2 bytes. */
+	if (outl - 4 > 0xffff)
+		return 0;
+	out[0] = 0x30;
+	out[1] = 0x82;
+	out[2] = (unsigned char)((outl - 4) >> 8);
+	out[3] = (unsigned char)(outl - 4);
+	return outl;
+}
+
+unsigned char *
+pki_session_lean_der(const SSL_SESSION *sess, size_t *len)
+{
+	unsigned char *der = NULL, *out = NULL, *q;
+	size_t ol = 0;
+	int dl = i2d_SSL_SESSION(sess, NULL);
+
+	if (dl > 0 && (der = OPENSSL_malloc((size_t)dl + 4)) != NULL &&
+	    (out = OPENSSL_malloc((size_t)dl + 4)) != NULL) {
+		q = der;
+		if (i2d_SSL_SESSION(sess, &q) == dl)
+			ol = session_strip_peer(der, (size_t)dl, out);
+	}
+	/* Both hold the resumption secret. */
+	OPENSSL_clear_free(der, der != NULL ? (size_t)dl + 4 : 0);
+	if (ol == 0) {
+		OPENSSL_clear_free(out, out != NULL ? (size_t)dl + 4 : 0);
+		return NULL;
+	}
+	*len = ol;
+	return out;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #define PKI_FPR_HEX 65          /* SHA-256 as hex, with NUL */
@@ -76,6 +77,13 @@ EVP_PKEY *pki_csr_make(EVP_PKEY *key, const char *cn, char **pem_out);
 /* Parses one PEM CSR (<= PKI_CSR_MAX bytes), checks its self-signature and
  * that its key is EC P-256; returns the request's public key. */
 EVP_PKEY *pki_csr_parse(const char *pem, size_t len, char *err);
+
+/* The DER of a TLS session without the peer's certificate ([3]): resuming
+ * a session verifies no certificate, and OpenSSL 3.0 decodes a held one at
+ * every load (its decoder set-up costs most of a millisecond) and keeps it
+ * decoded (about 10 KB). It holds the resumption secret: free it with
+ * OPENSSL_clear_free(der, len). NULL when it cannot be made. */
+unsigned char *pki_session_lean_der(const SSL_SESSION *sess, size_t *len);
 
 /* SHA-256 of the DER certificate, lowercase hex. */
 int pki_cert_fingerprint(X509 *cert, char out[PKI_FPR_HEX]);

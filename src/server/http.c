@@ -193,7 +193,8 @@ tls_setup(struct server *srv, char *err)
 	 * which keeps OpenSSL's stateless tickets. */
 	SSL_CTX_set_num_tickets(ctx, 1);
 	if (srv->cfg.tls_sessions > 0 &&
-	    tlscache_setup(ctx, (size_t)srv->cfg.tls_sessions) < 0)
+	    tlscache_setup(ctx, (size_t)srv->cfg.tls_sessions,
+	    session_hold) < 0)
 		return err_set(err, "out of memory for the TLS sessions");
 	if (srv->cfg.notify_park)
 		park_setup(ctx);
@@ -272,6 +273,7 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	worker_bind(w);
 	event_base_dispatch(w->base);
 	return NULL;
 }

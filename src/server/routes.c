@@ -260,10 +260,60 @@ peer_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
 	free(ptr);
 }
 
+/* The identity a held TLS session was labelled with (session_hold): a
+ * resumed connection presents no certificate and takes it from here. */
+struct label {
+	enum peer_kind kind;
+	char serial[PKI_SERIAL_HEX];
+	size_t size;  /* of the whole label */
+	char name[];  /* client id, admin name or enterprise DNS name */
+};
+
+static int label_index = -1;
+
+static void
+label_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+    long argl, void *argp)
+{
+	free(ptr);
+}
+
+/* OpenSSL copies a session as it resumes it and as it makes the next
+ * ticket's: each copy gets its own label. */
+static int
+label_dup(CRYPTO_EX_DATA *to, const CRYPTO_EX_DATA *from, void **from_d,
+    int idx, long argl, void *argp)
+{
+	const struct label *l = *from_d;
+	struct label *copy;
+
+	if (l == NULL)
+		return 1;
+	if ((copy = malloc(l->size)) == NULL) {
+		*from_d = NULL;
+		return 0;
+	}
+	memcpy(copy, l, l->size);
+	*from_d = copy;
+	return 1;
+}
+
 static void
 peer_index_init(void)
 {
 	peer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, peer_free);
+	label_index = SSL_SESSION_get_ex_new_index(0, NULL, NULL, label_dup,
+	    label_free);
+}
+
+/* The worker whose loop runs on this thread: TLS callbacks run inside
+ * it. */
+static __thread struct worker *this_worker;
+
+void
+worker_bind(struct worker *w)
+{
+	this_worker = w;
 }
 
 /* 1 when the site CA issued cert (a verified chain ends at the site CA or
@@ -294,6 +344,7 @@ static struct peer *
 peer_of(struct worker *w, SSL *ssl)
 {
 	struct peer *p;
+	const struct label *l;
 	X509 *cert;
 	char uri[PKI_URI_MAX];
 
@@ -305,6 +356,19 @@ peer_of(struct worker *w, SSL *ssl)
 	if (p == NULL)
 		return NULL;
 	cert = SSL_get0_peer_certificate(ssl);
+	if (cert == NULL && SSL_session_reused(ssl) &&
+	    SSL_get_verify_result(ssl) == X509_V_OK &&
+	    (l = SSL_SESSION_get_ex_data(SSL_get0_session(ssl),
+		 label_index)) != NULL) {
+		/* Resumed: the identity the certificate of the session's
+		 * full handshake gave (session_hold). */
+		p->kind = l->kind;
+		str_copy(p->serial, sizeof(p->serial), l->serial);
+		if (l->kind == PEER_ENTERPRISE)
+			str_copy(p->dns, sizeof(p->dns), l->name);
+		else
+			str_copy(p->id, sizeof(p->id), l->name);
+	}
 	/* The handshake already verified the chain against the site CA (and
 	 * the enterprise CA, when configured); what is left is which of them
 	 * issued it and what identity it names. */
@@ -333,6 +397,32 @@ peer_of(struct worker *w, SSL *ssl)
 	}
 	SSL_set_ex_data(ssl, peer_index, p);
 	return p;
+}
+
+int
+session_hold(SSL *ssl, SSL_SESSION *lean)
+{
+	struct peer *p;
+	struct label *l;
+	const char *name;
+	size_t size;
+
+	if (this_worker == NULL ||
+	    (p = peer_of(this_worker, ssl)) == NULL || p->kind == PEER_NONE)
+		return 0; /* an enrollment never resumes */
+	name = p->kind == PEER_ENTERPRISE ? p->dns : p->id;
+	size = sizeof(*l) + strlen(name) + 1;
+	if ((l = calloc(1, size)) == NULL)
+		return 0;
+	l->kind = p->kind;
+	l->size = size;
+	str_copy(l->serial, sizeof(l->serial), p->serial);
+	memcpy(l->name, name, strlen(name) + 1);
+	if (SSL_SESSION_set_ex_data(lean, label_index, l) != 1) {
+		free(l);
+		return 0;
+	}
+	return 1;
 }
 
 static const char *

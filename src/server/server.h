@@ -93,6 +93,12 @@ struct worker {
 };
 #define ISSUED_SLOTS 4096
 
+/* Binds the calling thread to its worker: TLS callbacks find it (routes.c). */
+void worker_bind(struct worker *w);
+/* The TLS session hold hook (tlscache.h): labels lean with the identity of
+ * ssl's connection; 0 for a connection without one. */
+int session_hold(SSL *ssl, SSL_SESSION *lean);
+
 /* The HTTP date of this second (routes.c), NULL if it cannot be made. */
 const char *worker_date(struct worker *w);
 

@@ -15,11 +15,19 @@
  *   theirs: nothing would ever resume.
  * At the limit the oldest entry goes: its device makes a full handshake.
  * No ticket key exists to be stolen, and a stolen ticket is useless once
- * its device has resumed with it. */
+ * its device has resumed with it.
+ *
+ * A session is held without the client's certificate (tlscache_lean):
+ * decoded, it is about 10 KB, most of what a device costs the site between
+ * its connections. The server's hold hook labels the lean session with the
+ * identity the certificate gave the connection (routes.c); a resumed
+ * connection takes its identity from that label, since a resumed handshake
+ * presents no certificate. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/pki.h"
 #include "tlscache.h"
 
 #define ID_MAX SSL_MAX_SSL_SESSION_ID_LENGTH
@@ -39,6 +47,8 @@ static struct {
 	size_t count, max;
 	struct entry *oldest, *newest;
 } tc = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, NULL, NULL};
+
+static tlscache_hold_fn *hold_hook;
 
 static size_t
 bucket_of(const unsigned char *id, unsigned int len)
@@ -176,14 +186,42 @@ tlscache_count(void)
 	return n;
 }
 
+SSL_SESSION *
+tlscache_lean(const SSL_SESSION *sess)
+{
+	SSL_SESSION *lean = NULL;
+	const unsigned char *p;
+	unsigned char *der;
+	size_t len = 0;
+
+	if ((der = pki_session_lean_der(sess, &len)) != NULL) {
+		p = der;
+		lean = d2i_SSL_SESSION(NULL, &p, (long)len);
+	}
+	OPENSSL_clear_free(der, len);
+	return lean;
+}
+
 static int
 on_new(SSL *ssl, SSL_SESSION *sess)
 {
-	(void)ssl;
-	/* Only sessions with a client certificate are worth holding: a
-	 * connection without one (an enrollment) never resumes. */
-	if (SSL_SESSION_get0_peer(sess) != NULL)
-		tlscache_put(sess);
+	SSL_SESSION *lean;
+
+	if (hold_hook == NULL) {
+		/* Only sessions with a client certificate are worth
+		 * holding: a connection without one (an enrollment) never
+		 * resumes. */
+		if (SSL_SESSION_get0_peer(sess) != NULL)
+			tlscache_put(sess);
+		return 0;
+	}
+	/* The hook says whether the connection had an identity worth a
+	 * resumption, and labels the lean session with it. */
+	if ((lean = tlscache_lean(sess)) != NULL) {
+		if (hold_hook(ssl, lean) == 1)
+			tlscache_put(lean);
+		SSL_SESSION_free(lean);
+	}
 	return 0; /* OpenSSL keeps its reference; the table has a copy */
 }
 
@@ -213,10 +251,11 @@ tlscache_init(size_t max)
 }
 
 int
-tlscache_setup(SSL_CTX *ctx, size_t max)
+tlscache_setup(SSL_CTX *ctx, size_t max, tlscache_hold_fn *hold)
 {
 	if (tlscache_init(max) < 0)
 		return -1;
+	hold_hook = hold;
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx,
 	    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);

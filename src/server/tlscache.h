@@ -8,9 +8,19 @@
 
 #include <openssl/ssl.h>
 
+/* Decides whether the session of ssl's connection is held, and labels it
+ * with the connection's identity: 1 to hold lean, a session without the
+ * client's certificate (see tlscache_lean). */
+typedef int tlscache_hold_fn(SSL *ssl, SSL_SESSION *lean);
+
 /* Makes ctx's tickets references to sessions in the table, at most max of
- * them (the oldest go first). One table per process. */
-int tlscache_setup(SSL_CTX *ctx, size_t max);
+ * them (the oldest go first). One table per process. With a hold hook,
+ * sessions are held lean and labelled by it; without, sessions with a
+ * client certificate are held whole. */
+int tlscache_setup(SSL_CTX *ctx, size_t max, tlscache_hold_fn *hold);
+/* A copy of sess without the peer's certificate, NULL when it cannot be
+ * made. Its ex_data is not copied. */
+SSL_SESSION *tlscache_lean(const SSL_SESSION *sess);
 /* The table alone (tests): empty, for at most max sessions. */
 int tlscache_init(size_t max);
 /* Keeps a copy of sess under its id. */

@@ -45,6 +45,10 @@ init_site() {
 
 run_site() {
 	SITE_LOG=$SITE.log
+	# Emptied here, not by the background job's redirection: a second run
+	# of the same site would otherwise find the first run's "listening"
+	# line before the job had truncated the file, and go on too early.
+	: >"$SITE.out"
 	"$BIN/stewardd" run --dir "$SITE" "$@" >"$SITE.out" 2>"$SITE_LOG" &
 	SITE_PID=$!
 	PIDS="$PIDS $SITE_PID"

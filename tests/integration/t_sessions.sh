@@ -2,7 +2,8 @@
 # TLS sessions held by the site (tls_sessions): a device resumes with its
 # ticket once, and with the new ticket it got after; the same ticket again
 # makes a full handshake. tls_sessions = 0 keeps stateless tickets, which
-# resume as often as they are shown. A bad value is refused.
+# resume as often as they are shown. A bad value is refused. A resumed
+# connection is the client its session was held for, blocked or not.
 . "$(dirname "$0")/lib.sh"
 
 init_site sess --approval all
@@ -21,7 +22,7 @@ visit() {
 		timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$SITE/ca/ca.crt" \
 			-cert "$TMP/c1/cert.pem" -key "$TMP/c1/key.pem" "${in[@]}" -sess_out "$2" \
 			-ign_eof >"$2.out" 2>&1
-	grep -q "HTTP/1.1 200 OK" "$2.out" || fail "no answer: $(tail -n 20 "$2.out")"
+	grep -q "${WANT:-HTTP/1.1 200 OK}" "$2.out" || fail "no answer: $(tail -n 20 "$2.out")"
 	sed -n 's/^\(Reused\|New\), TLSv1.3.*/\1/p' "$2.out" | head -n 1
 }
 
@@ -59,6 +60,7 @@ run_site --listen "127.0.0.1:$PORT"
 expect_exit 0 agent run --state "$TMP/c1" --once
 ok "after a restart, tickets fall back to full handshakes"
 
+
 stop_site
 printf 'tls_sessions = 0\n' >>"$SITE/steward.conf"
 run_site --listen "127.0.0.1:$PORT"
@@ -72,3 +74,17 @@ printf 'tls_sessions = -1\n' >>"$SITE/steward.conf"
 expect_exit 1 "$BIN/stewardd" run --dir "$SITE"
 expect_in "tls_sessions must be"
 ok "a bad tls_sessions is refused"
+
+# A resumed handshake presents no certificate: the site held the session
+# with the identity the certificate of its full handshake gave (the
+# policy answered above is the client's), and authorises that identity
+# like any other. Blocked, the client is refused on a resumed connection
+# too.
+sed -i '/^tls_sessions/d' "$SITE/steward.conf"
+run_site --listen "127.0.0.1:$PORT"
+visit none "$TMP/b1" >/dev/null
+[ "$(visit "$TMP/b1" "$TMP/b2")" = Reused ] || fail "no resumption"
+expect_exit 0 ctl clients block "$(client_id_of "$TMP/c1")" --reason "resumed and refused"
+[ "$(WANT="HTTP/1.1 403" visit "$TMP/b2" "$TMP/b3")" = Reused ] || fail "the blocked client's ticket did not resume"
+grep -q "is blocked: resumed and refused" "$TMP/b3.out" || fail "the 403 does not name the block: $(tail -n 5 "$TMP/b3.out")"
+ok "a resumed connection is the client its session was held for, and a block refuses it"

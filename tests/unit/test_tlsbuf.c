@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "crypto/pki.h"
 #include "server/tlsbuf.h"
+#include "tlspair.h"
 
 /* Bytes OpenSSL holds: counted from before its first allocation. */
 static size_t live;
@@ -92,71 +93,6 @@ teardown(void **state)
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
 	return 0;
-}
-
-static SSL *
-endpoint(SSL_CTX *ctx)
-{
-	SSL *ssl = SSL_new(ctx);
-
-	assert_non_null(ssl);
-	SSL_set_bio(ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
-	return ssl;
-}
-
-/* Moves at most max bytes that from wrote into what to reads. */
-static size_t
-pump(SSL *from, SSL *to, size_t max)
-{
-	char buf[4096];
-	size_t moved = 0;
-	int n;
-
-	while (moved < max) {
-		size_t want = max - moved < sizeof(buf) ? max - moved :
-							  sizeof(buf);
-
-		n = BIO_read(SSL_get_wbio(from), buf, (int)want);
-		if (n <= 0)
-			break;
-		assert_int_equal(BIO_write(SSL_get_rbio(to), buf, n), n);
-		moved += (size_t)n;
-	}
-	return moved;
-}
-
-static void
-handshake(SSL *c, SSL *s)
-{
-	int i;
-
-	SSL_set_connect_state(c);
-	SSL_set_accept_state(s);
-	for (i = 0; i < 20; i++) {
-		SSL_do_handshake(c);
-		pump(c, s, SIZE_MAX);
-		SSL_do_handshake(s);
-		pump(s, c, SIZE_MAX);
-		if (SSL_is_init_finished(c) && SSL_is_init_finished(s))
-			return;
-	}
-	fail_msg("no handshake");
-}
-
-/* One request and its answer. */
-static void
-exchange(SSL *c, SSL *s, const char *what)
-{
-	char buf[64];
-	int n = (int)strlen(what);
-
-	assert_int_equal(SSL_write(c, what, n), n);
-	pump(c, s, SIZE_MAX);
-	assert_int_equal(SSL_read(s, buf, sizeof(buf)), n);
-	assert_memory_equal(buf, what, (size_t)n);
-	assert_int_equal(SSL_write(s, buf, n), n);
-	pump(s, c, SIZE_MAX);
-	assert_int_equal(SSL_read(c, buf, sizeof(buf)), n);
 }
 
 /* A client and a server connection tracked on list, with one request
