@@ -327,12 +327,30 @@ crl_meta_load(struct agent_state *s, const struct stat *sb)
 	return 0;
 }
 
+/* Every CRL the agent downloads is read back whole. */
+_Static_assert(PKI_CRL_PEM_MAX >= HTTPC_BODY_MAX / 3 * 4 + 4 +
+	HTTPC_BODY_MAX / 48 + 2 + 64,
+    "the PEM of the largest CRL downloaded must be readable");
+
+/* The held CRL's PEM text, NULL when there is none (or it is larger than
+ * any CRL the agent stores). */
+static char *
+crl_read(struct agent_state *s)
+{
+	char path[PATH_MAX], *pem;
+
+	state_path(s, AGENT_CRL, path, sizeof(path));
+	if (file_read(path, PKI_CRL_PEM_MAX, &pem, NULL, NULL) < 0)
+		return NULL;
+	return pem;
+}
+
 /* Parses the held CRL (its date only: it was verified when it came) and
  * records the result in crl.meta. */
 static void
 crl_parse(struct agent_state *s, const struct stat *sb)
 {
-	char *pem = state_read(s, AGENT_CRL, NULL), line[200], path[PATH_MAX];
+	char *pem = crl_read(s), line[200], path[PATH_MAX];
 	unsigned char *der = NULL;
 	long dlen = 0;
 
@@ -443,7 +461,7 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 		    X509_NAME_cmp(X509_CRL_get_issuer(crl),
 			X509_get_subject_name(ca)) == 0 &&
 		    (pem = pki_crl_to_pem(crl)) != NULL) {
-			old = state_read(s, AGENT_CRL, NULL);
+			old = crl_read(s);
 			if (old == NULL || strcmp(old, pem) != 0)
 				file_write_atomic(path, pem, strlen(pem), 0644,
 				    NULL);

@@ -52,8 +52,9 @@ int pki_cert_validity(const char *pem, size_t len, int64_t *not_before,
 int pki_crl_next_update(const char *pem, size_t len, int64_t *next_update);
 int pki_crl_der_next_update(const unsigned char *der, size_t len,
     int64_t *next_update);
-/* The largest CRL text read (PEM). */
-#define PKI_CRL_PEM_MAX (4 * 1024 * 1024)
+/* The largest CRL text read (PEM): the PEM of the largest CRL an agent
+ * downloads (HTTPC_BODY_MAX of DER) fits. */
+#define PKI_CRL_PEM_MAX (6 * 1024 * 1024)
 /* A CRL's ETag, as the site gives it (in quotes) and the agent keeps it:
  * the first 128 bits of the DER's SHA-256, in hex. */
 #define PKI_ETAG_HEX 33

@@ -40,7 +40,7 @@ struct server {
 				   * crl_issued */
 	unsigned char *crl_der;
 	size_t crl_len;
-	char crl_etag[40]; /* "…": the first 128 bits of its SHA-256 */
+	char crl_etag[PKI_ETAG_HEX + 2]; /* pki_crl_etag() in quotes */
 	int64_t crl_issued;
 	struct revoked_set revoked;
 	struct ratelimit status_rl; /* POST /v1/status and /v1/health */

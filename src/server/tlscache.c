@@ -95,8 +95,9 @@ expired(const SSL_SESSION *s, long now)
 	return now >= SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s);
 }
 
-int
-tlscache_put(SSL_SESSION *sess)
+/* Holds sess, which the table then owns (freed here on failure). */
+static int
+insert(SSL_SESSION *sess)
 {
 	const unsigned char *id;
 	unsigned int len;
@@ -105,13 +106,11 @@ tlscache_put(SSL_SESSION *sess)
 
 	id = SSL_SESSION_get_id(sess, &len);
 	if (len == 0 || len > ID_MAX || tc.max == 0 ||
-	    (e = calloc(1, sizeof(*e))) == NULL)
-		return -1;
-	/* A copy: OpenSSL may yet mark its own object unusable. */
-	if ((e->sess = SSL_SESSION_dup(sess)) == NULL) {
-		free(e);
+	    (e = calloc(1, sizeof(*e))) == NULL) {
+		SSL_SESSION_free(sess);
 		return -1;
 	}
+	e->sess = sess;
 	memcpy(e->id, id, len);
 	e->idlen = len;
 	pthread_mutex_lock(&tc.lock);
@@ -129,6 +128,15 @@ tlscache_put(SSL_SESSION *sess)
 	tc.count++;
 	pthread_mutex_unlock(&tc.lock);
 	return 0;
+}
+
+int
+tlscache_put(SSL_SESSION *sess)
+{
+	/* A copy: OpenSSL may yet mark its own object unusable. */
+	SSL_SESSION *copy = SSL_SESSION_dup(sess);
+
+	return copy != NULL ? insert(copy) : -1;
 }
 
 SSL_SESSION *
@@ -205,24 +213,18 @@ tlscache_lean(const SSL_SESSION *sess)
 static int
 on_new(SSL *ssl, SSL_SESSION *sess)
 {
-	SSL_SESSION *lean;
+	SSL_SESSION *lean = tlscache_lean(sess);
 
-	if (hold_hook == NULL) {
-		/* Only sessions with a client certificate are worth
-		 * holding: a connection without one (an enrollment) never
-		 * resumes. */
-		if (SSL_SESSION_get0_peer(sess) != NULL)
-			tlscache_put(sess);
-		return 0;
-	}
 	/* The hook says whether the connection had an identity worth a
-	 * resumption, and labels the lean session with it. */
-	if ((lean = tlscache_lean(sess)) != NULL) {
+	 * resumption (an enrollment has none), and labels the lean copy,
+	 * which is the table's from here. */
+	if (lean != NULL) {
 		if (hold_hook(ssl, lean) == 1)
-			tlscache_put(lean);
-		SSL_SESSION_free(lean);
+			insert(lean);
+		else
+			SSL_SESSION_free(lean);
 	}
-	return 0; /* OpenSSL keeps its reference; the table has a copy */
+	return 0; /* OpenSSL keeps its reference */
 }
 
 static SSL_SESSION *

@@ -14,9 +14,8 @@
 typedef int tlscache_hold_fn(SSL *ssl, SSL_SESSION *lean);
 
 /* Makes ctx's tickets references to sessions in the table, at most max of
- * them (the oldest go first). One table per process. With a hold hook,
- * sessions are held lean and labelled by it; without, sessions with a
- * client certificate are held whole. */
+ * them (the oldest go first). One table per process. Sessions are held
+ * lean, labelled by hold, and only when it says so. */
 int tlscache_setup(SSL_CTX *ctx, size_t max, tlscache_hold_fn *hold);
 /* A copy of sess without the peer's certificate, NULL when it cannot be
  * made. Its ex_data is not copied. */
