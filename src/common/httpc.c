@@ -602,22 +602,30 @@ client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 	return 1;
 }
 
+/* Adds the CRLs of a PEM file (the agent's own, at most PKI_CRL_PEM_MAX) to
+ * store and makes it check them: -1 when the file holds none. */
 static int
 add_crl(X509_STORE *store, const char *path)
 {
-	FILE *f = fopen(path, "r");
 	X509_CRL *crl;
+	char *pem;
+	size_t len;
+	BIO *b;
 	int n = 0;
 
-	if (f == NULL)
+	if (file_read(path, PKI_CRL_PEM_MAX, &pem, &len, NULL) < 0)
 		return -1;
-	while ((crl = PEM_read_X509_CRL(f, NULL, NULL, NULL)) != NULL) {
-		if (X509_STORE_add_crl(store, crl))
-			n++;
-		X509_CRL_free(crl);
+	if ((b = BIO_new_mem_buf(pem, (int)len)) != NULL) {
+		while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) !=
+		    NULL) {
+			if (X509_STORE_add_crl(store, crl))
+				n++;
+			X509_CRL_free(crl);
+		}
+		BIO_free(b);
 	}
 	ERR_clear_error();
-	fclose(f);
+	free(pem);
 	if (n > 0)
 		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
 	return n > 0 ? 0 : -1;
