@@ -91,15 +91,26 @@ ok "past the old nextUpdate ($FIRST_NEXT) the site serves a CRL valid until $NEX
 
 # The agent checks the server against the CRL: revoke the MP certificate.
 expect_exit 0 agent enroll --state "$TMP/c3" --token "$TOKEN" --hostname c3 --hardware-id hw-revoke-003
-expect_exit 0 agent run --state "$TMP/c3" --once
 # What a check-in needs of the held CRL is kept beside it: its ETag is
-# the site's, and a garbled record is ignored and written again.
+# the site's, and a garbled record is ignored and written again. The site
+# re-issues this test's CRL every 5 s, so a run is judged only when the
+# site's CRL was the same before and after it (at most 3 tries).
 meta_etag() { sed -n 's/^v1 \([0-9]* \)\{6\}\([0-9a-f]\{32\}\)$/"\2"/p' "$TMP/c3/crl.meta"; }
-[ -n "$(meta_etag)" ] && [ "$(meta_etag)" = "$(crl_etag)" ] ||
-	fail "crl.meta '$(cat "$TMP/c3/crl.meta" 2>&1)' does not name the site's CRL $(crl_etag)"
-printf 'v1 1 2 3 4 5 6 zz\n' >"$TMP/c3/crl.meta"
-expect_exit 0 agent run --state "$TMP/c3" --once
-[ "$(meta_etag)" = "$(crl_etag)" ] || fail "a garbled crl.meta was not written again"
+run_names_crl() { # what: runs the agent once; the meta must name the site's CRL
+	local try before after
+	for try in 1 2 3; do
+		[ -n "${2-}" ] && printf '%s\n' "$2" >"$TMP/c3/crl.meta"
+		before=$(crl_etag)
+		expect_exit 0 agent run --state "$TMP/c3" --once
+		after=$(crl_etag)
+		[ "$before" = "$after" ] || continue
+		[ -n "$(meta_etag)" ] && [ "$(meta_etag)" = "$after" ] && return 0
+		fail "$1: crl.meta '$(cat "$TMP/c3/crl.meta" 2>&1)' does not name the site's CRL $after"
+	done
+	fail "$1: the site's CRL changed during each of 3 runs"
+}
+run_names_crl "after a first run"
+run_names_crl "a garbled crl.meta was not written again" 'v1 1 2 3 4 5 6 zz'
 ok "the agent keeps its CRL's ETag and nextUpdate beside it"
 SRV=$(ctl --json certs list | python3 -c 'import json,sys
 print([c["serial"] for c in json.load(sys.stdin)["certs"] if c["kind"]=="server"][0])')
