@@ -22,10 +22,15 @@ PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 openssl s_server -quiet -accept "127.0.0.1:$PORT2" -cert "$TMP/c1/cert.pem" -key "$TMP/c1/key.pem" \
 	-CAfile "$SITE/ca/ca.crt" -www >/dev/null 2>&1 &
 PIDS="$PIDS $!"
-sleep 0.5
+for _ in $(seq 100); do # up to 10 s for s_server to listen
+	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+		"$PORT2" 2>/dev/null && break
+	sleep 0.1
+done
 cp -r "$TMP/c1" "$TMP/evil"
 sed -i "s#\"url\": \".*\"#\"url\": \"https://127.0.0.1:$PORT2\"#" "$TMP/evil/state.json"
 expect_exit 1 agent run --state "$TMP/evil" --once
+expect_in "unsuitable certificate purpose"
 ok "a client certificate cannot act as a server certificate"
 
 # A client certificate signing another certificate.
