@@ -74,6 +74,31 @@ str_trim_right(char *s)
 		s[--n] = '\0';
 }
 
+size_t
+str_json(char *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *c;
+	size_t at = 0;
+
+	out[at++] = '"';
+	for (c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			out[at++] = '\\';
+			out[at++] = (char)*c;
+		} else if (*c < 0x20 || *c == 0x7f) {
+			memcpy(out + at, "\\u00", 4);
+			out[at + 4] = hex[*c >> 4];
+			out[at + 5] = hex[*c & 15];
+			at += 6;
+		} else
+			out[at++] = (char)*c;
+	}
+	out[at++] = '"';
+	out[at] = '\0';
+	return at;
+}
+
 void
 hex_encode(const unsigned char *in, size_t len, char *out)
 {

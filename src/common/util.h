@@ -20,6 +20,11 @@ int str_has_suffix(const char *s, const char *suffix);
 /* Removes trailing spaces, tabs and line ends in place. */
 void str_trim_right(char *s);
 
+/* s as a JSON string, quotes included, into out (at least
+ * STR_JSON_MAX(strlen(s)) bytes); the length written, without the NUL.
+ * Bytes from 0x80 are copied as they are. */
+#define STR_JSON_MAX(len) (3 + 6 * (len))
+size_t str_json(char *out, const char *s);
 /* Lowercase hex of len bytes into out (2*len+1 bytes). */
 void hex_encode(const unsigned char *in, size_t len, char *out);
 /* Decodes exactly outlen bytes from 2*outlen hex chars; -1 on bad input. */

@@ -1041,60 +1041,76 @@ db_notify_take(struct db *db, const char *client_id, int64_t after,
 	    p, 2, "isi");
 }
 
-json_t *
-db_notify_pending(struct db *db, const char *const *ids, size_t n)
+/* ids as a JSON array of strings (NULL when out of memory). */
+static char *
+ids_json(const char *const *ids, size_t n)
 {
-	struct db_param *p;
-	struct db_result *r;
-	char *sql;
-	size_t i, len = 160 + n * 8;
-	json_t *out;
-	int row;
+	size_t i, len = 3, at = 0;
+	char *out;
 
-	if (n == 0)
-		return json_object();
-	p = calloc(n, sizeof(*p));
-	sql = malloc(len);
-	if (p == NULL || sql == NULL) {
-		free(p);
-		free(sql);
+	for (i = 0; i < n; i++)
+		len += 1 + STR_JSON_MAX(strlen(ids[i]));
+	if ((out = malloc(len)) == NULL)
 		return NULL;
-	}
-	str_copy(sql, len, "SELECT client_id, id, kind, created_at FROM "
-			   "notifications WHERE delivered_at IS NULL AND "
-			   "client_id IN (");
+	out[at++] = '[';
 	for (i = 0; i < n; i++) {
-		char ph[16];
-
-		p[i] = DB_TEXT(ids[i]);
-		str_fmt(ph, sizeof(ph), "%s$%zu", i ? "," : "", i + 1);
-		str_copy(sql + strlen(sql), len - strlen(sql), ph);
+		if (i > 0)
+			out[at++] = ',';
+		at += str_json(out + at, ids[i]);
 	}
-	str_copy(sql + strlen(sql), len - strlen(sql), ") ORDER BY id");
-	if (db_exec(db, sql, p, (int)n, &r, NULL) < 0) {
-		free(p);
-		free(sql);
-		return NULL;
-	}
-	out = json_object();
-	for (row = 0; row < r->nrows; row++) {
-		const char *id = db_cell(r, row, 0);
-		json_t *list = json_object_get(out, id);
+	out[at++] = ']';
+	out[at] = '\0';
+	return out;
+}
 
-		if (list == NULL) {
-			list = json_array();
-			json_object_set_new(out, id, list);
-		}
-		json_array_append_new(list,
-		    json_pack("{s:I,s:s,s:I}", "id",
-			(json_int_t)db_cell_int(r, row, 1), "kind",
-			db_cell(r, row, 2), "created_at",
-			(json_int_t)db_cell_int(r, row, 3)));
+int
+db_notify_pending(struct db *db, const char *const *ids, size_t n,
+    struct db_notice **out, size_t *count)
+{
+	struct db_param p[1];
+	struct db_result *r;
+	struct db_notice *v;
+	char *list;
+	int row, k = 0;
+
+	*out = NULL;
+	*count = 0;
+	if (n == 0)
+		return 0;
+	/* The ids go as one JSON array: one statement, prepared once,
+	 * whatever the batch's size. */
+	if ((list = ids_json(ids, n)) == NULL)
+		return -1;
+	p[0] = DB_TEXT(list);
+	if (db_exec(db,
+		"SELECT client_id, id, kind, created_at FROM notifications "
+		"WHERE delivered_at IS NULL AND client_id IN (SELECT value "
+		"FROM json_each($1)) ORDER BY client_id, id",
+		p, NP(p), &r, NULL) < 0) {
+		free(list);
+		return -1;
+	}
+	free(list);
+	v = calloc(r->nrows ? (size_t)r->nrows : 1, sizeof(*v));
+	for (row = 0; v != NULL && row < r->nrows; row++) {
+		const char *id = db_cell(r, row, 0), *kind = db_cell(r, row, 2);
+
+		if (id == NULL || kind == NULL ||
+		    strlen(id) >= sizeof(v->client_id) ||
+		    strlen(kind) >= sizeof(v->kind))
+			continue;
+		str_copy(v[k].client_id, sizeof(v[k].client_id), id);
+		str_copy(v[k].kind, sizeof(v[k].kind), kind);
+		v[k].id = db_cell_int(r, row, 1);
+		v[k].created_at = db_cell_int(r, row, 3);
+		k++;
 	}
 	db_result_free(r);
-	free(p);
-	free(sql);
-	return out;
+	if (v == NULL)
+		return -1;
+	*out = v;
+	*count = (size_t)k;
+	return 0;
 }
 
 /* --- inventory --- */

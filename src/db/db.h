@@ -220,9 +220,17 @@ int db_notify_add(struct db *db, const char *client_id, const char *kind,
  * statement. */
 int db_notify_add_collection(struct db *db, const char *collection,
     const char *kind, int64_t now, char *err);
+/* One queued notification. */
+struct db_notice {
+	char client_id[33];
+	char kind[24];
+	int64_t id, created_at;
+};
 /* The undelivered notifications of up to a few hundred clients, in one
- * read: {client_id: [{"id", "kind", "created_at"}]}. */
-json_t *db_notify_pending(struct db *db, const char *const *ids, size_t n);
+ * read, sorted by client, then id: *out (free it) holds *count of them.
+ * Clients ids too long for a notice have none. -1 on a database error. */
+int db_notify_pending(struct db *db, const char *const *ids, size_t n,
+    struct db_notice **out, size_t *count);
 /* Drops every pending notification of a client (a new identity starts
  * with an empty queue). */
 int db_notify_clear(struct db *db, const char *client_id, int64_t now,

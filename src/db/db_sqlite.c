@@ -1,5 +1,6 @@
 /* db_sqlite.c - the SQLite driver: WAL mode, one connection per thread,
- * prepared statements cached by SQL text address (repository SQL is static). */
+ * prepared statements cached by SQL text address (repository SQL is static;
+ * an entry is used only while its text is the caller's). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,9 +75,16 @@ sq_prepare(struct sq *s, const char *sql, char *err)
 	sqlite3_stmt *stmt;
 	int i;
 
+	/* Found by address, kept only for the same text: an address a
+	 * caller's buffer had may later hold another statement. */
 	for (i = 0; i < s->ncache; i++)
-		if (s->cache[i].sql == sql)
-			return s->cache[i].stmt;
+		if (s->cache[i].sql == sql) {
+			if (strcmp(sqlite3_sql(s->cache[i].stmt), sql) == 0)
+				return s->cache[i].stmt;
+			sqlite3_finalize(s->cache[i].stmt);
+			s->cache[i] = s->cache[--s->ncache];
+			break;
+		}
 	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
 		err_set(err, "database error: %s", sqlite3_errmsg(s->db));
 		return NULL;

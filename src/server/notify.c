@@ -136,14 +136,47 @@ answer_body(json_t *list, size_t *len)
 	return body;
 }
 
+/* The body of an answer holding the notices of one client that come after
+ * id after, the same text answer_body writes; NULL when none does. */
+static char *
+notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
+{
+	static const char head[] = "{\"notifications\":[", tail[] = "]}\n";
+	size_t i, at, cap = sizeof(head) + sizeof(tail);
+	char *body;
+	int any = 0;
+
+	for (i = 0; i < n; i++)
+		if (v[i].id > after)
+			cap += 80 + STR_JSON_MAX(strlen(v[i].kind));
+	if (cap == sizeof(head) + sizeof(tail) || (body = malloc(cap)) == NULL)
+		return NULL;
+	memcpy(body, head, sizeof(head) - 1);
+	at = sizeof(head) - 1;
+	for (i = 0; i < n; i++) {
+		if (v[i].id <= after)
+			continue;
+		at += (size_t)snprintf(body + at, cap - at, "%s{\"id\":%lld,"
+		    "\"kind\":", any++ ? "," : "", (long long)v[i].id);
+		at += str_json(body + at, v[i].kind);
+		at += (size_t)snprintf(body + at, cap - at,
+		    ",\"created_at\":%lld}", (long long)v[i].created_at);
+	}
+	memcpy(body + at, tail, sizeof(tail));
+	*len = at + sizeof(tail) - 1;
+	return body;
+}
+
+/* Answers req with body (taken; NULL: an empty list). */
 static void
-answer(struct conn *c, struct evhttp_request *req, json_t *list, int close)
+answer(struct conn *c, struct evhttp_request *req, char *body, size_t len,
+    int close)
 {
 	struct evbuffer *buf = evbuffer_new();
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	size_t len;
-	char *body = answer_body(list, &len);
 
+	if (body == NULL)
+		body = answer_body(NULL, &len);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	if (close)
@@ -207,15 +240,18 @@ on_park_read(evutil_socket_t fd, short what, void *arg)
 	park_end(arg);
 }
 
-/* Answers a parked long-poll (taking list) and closes it once written. */
+/* Answers a parked long-poll with body (taken; NULL: an empty list) and
+ * closes it once written. */
 static void
-park_answer(struct conn *c, json_t *list)
+park_answer(struct conn *c, char *body, size_t blen)
 {
-	size_t blen, hlen;
-	char *body = answer_body(list, &blen), *text = NULL, head[320];
+	size_t hlen;
+	char *text = NULL, head[320];
 	const char *date = worker_date(c->w);
 	int r = -1;
 
+	if (body == NULL)
+		body = answer_body(NULL, &blen);
 	hlen = (size_t)snprintf(head, sizeof(head),
 	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 	    "Cache-Control: no-store\r\nConnection: close\r\n"
@@ -240,15 +276,16 @@ park_answer(struct conn *c, json_t *list)
 	park_end(c);
 }
 
-/* Answers the long-poll c holds, parked or not (taking list); close also
- * ends a connection that is not parked (a parked one always ends). */
+/* Answers the long-poll c holds, parked or not, with body (taken; NULL:
+ * an empty list); close also ends a connection that is not parked (a
+ * parked one always ends). */
 static void
-reply_held(struct conn *c, json_t *list, int close)
+reply_held(struct conn *c, char *body, size_t len, int close)
 {
 	if (c->park != NULL)
-		park_answer(c, list);
+		park_answer(c, body, len);
 	else
-		answer(c, c->waiting, list, close);
+		answer(c, c->waiting, body, len, close);
 }
 
 /* libevent's part of a parked connection (the SSL, the buffers, the HTTP
@@ -378,7 +415,10 @@ h_notify(struct request *r)
 	}
 	if (json_array_size(list) > 0 || wait == 0 || c == NULL ||
 	    c->waiting != NULL) {
-		answer(NULL, r->req, list, 0);
+		size_t len;
+		char *body = answer_body(list, &len);
+
+		answer(NULL, r->req, body, len, 0);
 		return;
 	}
 	json_decref(list);
@@ -392,9 +432,6 @@ h_notify(struct request *r)
 		park_conn(c);
 }
 
-/* Answers the held long-polls of one client (and, for CLOSE, ends every
- * connection of it). Matches are collected first: closing a connection
- * unlinks it from the chain being walked. */
 /* The connections of a client on this worker (only those holding a
  * long-poll that is not a tarpit, with held_only), collected first:
  * answering or closing one unlinks it from the chain. Free the array. */
@@ -439,10 +476,15 @@ poke_client(struct worker *w, const struct poke *pk)
 			 * notification and closed. */
 			json_t *list = db_notify_take(w->db, c->client_id,
 			    c->after, now_unix());
+			size_t len = 0;
+			char *body;
 
-			if (json_array_size(list) > 0 || pk->kind == POKE_CLOSE)
-				reply_held(c, list, pk->kind == POKE_CLOSE);
-			else
+			if (json_array_size(list) > 0 ||
+			    pk->kind == POKE_CLOSE) {
+				body = answer_body(list, &len);
+				reply_held(c, body, len,
+				    pk->kind == POKE_CLOSE);
+			} else
 				json_decref(list);
 		} else if (pk->kind == POKE_CLOSE) {
 			evhttp_connection_free(c->evcon);
@@ -456,42 +498,54 @@ poke_client(struct worker *w, const struct poke *pk)
 
 #define NOTIFY_BATCH 400 /* clients per read of pending notifications */
 
+/* The first of the n notices (sorted by client) that is id's, or n. */
+static size_t
+notices_of(const struct db_notice *v, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (strcmp(v[mid].client_id, id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(v[lo].client_id, id) == 0 ? lo : n;
+}
+
 /* Answers the held long-polls of a batch of poked clients from one read of
  * their pending notifications (a "fetch policy now" to a whole collection
  * pokes every member at once). */
 static void
 answer_batch(struct worker *w, const char **ids, size_t n)
 {
-	json_t *pending = db_notify_pending(w->db, ids, n);
-	size_t i;
+	struct db_notice *v;
+	size_t nv, i, first, last, nh, k, len;
 
+	if (db_notify_pending(w->db, ids, n, &v, &nv) < 0) {
+		log_warn("cannot read pending notifications");
+		return;
+	}
 	for (i = 0; i < n; i++) {
-		json_t *all = json_object_get(pending, ids[i]);
-		struct conn *c, **hits;
-		size_t nh, k;
+		struct conn **hits;
 
-		if (json_array_size(all) == 0)
+		if ((first = notices_of(v, nv, ids[i])) == nv)
 			continue;
+		for (last = first; last < nv &&
+		     strcmp(v[last].client_id, ids[i]) == 0; last++)
+			;
 		hits = client_conns(w, ids[i], 1, &nh);
 		for (k = 0; k < nh; k++) {
-			json_t *list = json_array(), *it;
-			size_t j;
+			char *body = notices_body(v + first, last - first,
+			    hits[k]->after, &len);
 
-			c = hits[k];
-			json_array_foreach(all, j, it)
-			{
-				if (json_integer_value(json_object_get(it,
-					"id")) > c->after)
-					json_array_append(list, it);
-			}
-			if (json_array_size(list) == 0)
-				json_decref(list);
-			else
-				reply_held(c, list, 0);
+			if (body != NULL)
+				reply_held(hits[k], body, len, 0);
 		}
 		free(hits);
 	}
-	json_decref(pending);
+	free(v);
 }
 
 /* 1 when this worker holds a long-poll of the client. */
@@ -647,7 +701,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 			if (c->tarpit)
 				answer_tarpit(c);
 			else
-				reply_held(c, NULL, 0);
+				reply_held(c, NULL, 0, 0);
 		}
 	}
 }

@@ -264,6 +264,84 @@ test_notifications(void **state)
 	db_close(db);
 }
 
+/* The notices of one client among v (sorted by client): how many, the
+ * first at *first. */
+static size_t
+notices_of(const struct db_notice *v, size_t nv, const char *id,
+    size_t *first)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < nv; i++)
+		if (strcmp(v[i].client_id, id) == 0) {
+			if (n++ == 0)
+				*first = i;
+			else
+				assert_int_equal(i, *first + n - 1);
+		}
+	return n;
+}
+
+/* One read of the pending notifications of batches of clients, batch
+ * after batch of varying sizes (a statement kept for one batch must not
+ * answer another), and of more clients than a statement may name. */
+static void
+test_notify_pending(void **state)
+{
+	char err[ERRMSG_MAX], names[1000][8];
+	const char *ids[1000], *odd[] = {"q\"1\\\n", "q002"};
+	struct db *db = db_open(path, err);
+	struct db_notice *v;
+	size_t i, n, nv, round, start, first;
+
+	for (i = 0; i < 1000; i++) {
+		snprintf(names[i], sizeof(names[i]), "q%03zu", i);
+		ids[i] = names[i];
+		if (i % 2 == 0)
+			assert_int_equal(db_notify_add(db, names[i], "policy",
+					     (int64_t)i, err), 0);
+	}
+	assert_int_equal(db_notify_add(db, "q000", "renew", 5000, err), 0);
+	assert_int_equal(db_notify_add(db, odd[0], "policy", 7, err), 0);
+	for (round = 0; round < 3; round++)
+		for (n = 1; n <= 12; n++) {
+			start = (round * 37 + n * 11) % 900;
+			assert_int_equal(db_notify_pending(db, ids + start, n,
+					     &v, &nv), 0);
+			for (i = start; i < start + n; i++)
+				assert_int_equal(notices_of(v, nv, names[i],
+						     &first),
+				    i % 2 ? 0 : i == 0 ? 2 : 1);
+			assert_int_equal(nv, (n + (start % 2 == 0)) / 2);
+			for (i = 1; i < nv; i++)
+				assert_true(strcmp(v[i - 1].client_id,
+						v[i].client_id) < 0);
+			free(v);
+		}
+	assert_int_equal(db_notify_pending(db, ids, 1000, &v, &nv), 0);
+	assert_int_equal(nv, 501);
+	assert_int_equal(notices_of(v, nv, "q000", &first), 2);
+	assert_true(v[first].id < v[first + 1].id);
+	assert_string_equal(v[first + 1].kind, "renew");
+	assert_int_equal(v[first + 1].created_at, 5000);
+	free(v);
+	/* An id that needs escaping in the statement's JSON. */
+	assert_int_equal(db_notify_pending(db, odd, 2, &v, &nv), 0);
+	assert_int_equal(nv, 2);
+	assert_int_equal(notices_of(v, nv, odd[0], &first), 1);
+	assert_int_equal(v[first].created_at, 7);
+	free(v);
+	/* Delivered ones are not pending; nobody asked, nothing. */
+	assert_int_equal(db_notify_clear(db, "q002", 6000, err), 0);
+	assert_int_equal(db_notify_pending(db, ids + 2, 1, &v, &nv), 0);
+	assert_int_equal(nv, 0);
+	free(v);
+	assert_int_equal(db_notify_pending(db, ids, 0, &v, &nv), 0);
+	assert_int_equal(nv, 0);
+	assert_null(v);
+	db_close(db);
+}
+
 static void
 test_retention(void **state)
 {
@@ -385,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_migration_keeps_data),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_notifications),
+		cmocka_unit_test(test_notify_pending),
 		cmocka_unit_test(test_retention),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -46,6 +46,27 @@ test_hex(void **state)
 }
 
 static void
+test_str_json(void **state)
+{
+	char out[STR_JSON_MAX(8) + 1], ctl[9];
+
+	assert_int_equal(str_json(out, ""), 2);
+	assert_string_equal(out, "\"\"");
+	assert_int_equal(str_json(out, "a\"b\\c"), 9);
+	assert_string_equal(out, "\"a\\\"b\\\\c\"");
+	assert_int_equal(str_json(out, "\n\x1f\x7f\xc3\xa9"), 22);
+	assert_string_equal(out, "\"\\u000a\\u001f\\u007f\xc3\xa9\"");
+	/* The bound is exact for the worst case; nothing past it is
+	 * written. */
+	memset(ctl, 1, 8);
+	ctl[8] = '\0';
+	out[STR_JSON_MAX(8)] = 'x';
+	assert_int_equal(str_json(out, ctl), STR_JSON_MAX(8) - 1);
+	assert_int_equal(out[STR_JSON_MAX(8)], 'x');
+	assert_int_equal(out[STR_JSON_MAX(8) - 1], '\0');
+}
+
+static void
 test_b64url(void **state)
 {
 	const char *vec[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -324,6 +345,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_str_copy),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_str_json),
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_files),
