@@ -1697,6 +1697,20 @@ db_collection_members(struct db *db, const char *name)
 	    p, NP(p), "sss");
 }
 
+struct db_result *
+db_collection_member_ids(struct db *db, const char *name)
+{
+	struct db_param p[] = {DB_TEXT(name)};
+	struct db_result *r;
+
+	if (db_exec(db,
+		"SELECT client_id FROM collection_members WHERE collection = "
+		"$1",
+		p, NP(p), &r, NULL) < 0)
+		return NULL;
+	return r;
+}
+
 int
 db_collection_set_member(struct db *db, const char *name,
     const char *client_id, int member, char *err)

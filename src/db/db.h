@@ -317,6 +317,9 @@ json_t *db_collections(struct db *db);
 /* Names of collections that use name (limit, include or exclude). */
 json_t *db_collection_users(struct db *db, const char *name);
 json_t *db_collection_members(struct db *db, const char *name);
+/* Only the ids of a collection's members, one column (free with
+ * db_result_free); NULL on a database error. */
+struct db_result *db_collection_member_ids(struct db *db, const char *name);
 int db_collection_set_member(struct db *db, const char *name,
     const char *client_id, int member, char *err);
 int db_collection_evaluated(struct db *db, const char *name, int64_t now,

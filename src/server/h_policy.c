@@ -256,10 +256,10 @@ out:
 void
 h_admin_collection_notify(struct request *r)
 {
-	json_t *o = body_json(r), *members = NULL, *m;
+	json_t *o = body_json(r);
+	struct db_result *members = NULL;
 	const char *kind, *name;
 	char err[ERRMSG_MAX];
-	size_t i;
 
 	if (o == NULL)
 		return;
@@ -275,7 +275,7 @@ h_admin_collection_notify(struct request *r)
 	}
 	/* The members read inside the transaction that queues for them, in
 	 * one statement however many they are. */
-	members = db_collection_members(r->db, name);
+	members = db_collection_member_ids(r->db, name);
 	if (members == NULL ||
 	    db_notify_add_collection(r->db, name, kind, now_unix(), err) < 0) {
 		db_rollback(r->db);
@@ -289,14 +289,12 @@ h_admin_collection_notify(struct request *r)
 		reply_error(r, 500, "%s", err);
 		goto out;
 	}
-	json_array_foreach(members, i, m)
-		server_poke(r->srv, POKE_NOTIFY,
-		    json_string_value(json_object_get(m, "id")));
+	server_poke_many(r->srv, POKE_NOTIFY,
+	    (const char *const *)members->cells, (size_t)members->nrows);
 	reply_json(r, 200, json_pack("{s:s,s:s,s:I}", "name", name, "sent",
-			       kind, "clients",
-			       (json_int_t)json_array_size(members)));
+			       kind, "clients", (json_int_t)members->nrows));
 out:
-	json_decref(members);
+	db_result_free(members);
 	json_decref(o);
 }
 

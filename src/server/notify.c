@@ -594,36 +594,45 @@ on_poke(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-server_poke(struct server *srv, enum poke_kind kind, const char *client_id)
+server_poke_many(struct server *srv, enum poke_kind kind,
+    const char *const *ids, size_t n)
 {
+	size_t k, cap;
 	int i;
 
+	if (n == 0)
+		return;
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
-		int ok = 1;
 
 		pthread_mutex_lock(&w->poke_lock);
-		if (w->npokes == w->poke_cap) {
-			size_t cap = w->poke_cap ? w->poke_cap * 2 : 16;
+		for (cap = w->poke_cap ? w->poke_cap : 16;
+		     cap < w->npokes + n; cap *= 2)
+			;
+		if (cap > w->poke_cap) {
 			struct poke *np = realloc(w->pokes, cap * sizeof(*np));
 
-			if (np == NULL)
-				ok = 0;
-			else {
+			if (np != NULL) {
 				w->pokes = np;
 				w->poke_cap = cap;
 			}
 		}
-		if (ok) {
+		for (k = 0; k < n && w->npokes < w->poke_cap; k++) {
 			w->pokes[w->npokes].kind = kind;
 			str_copy(w->pokes[w->npokes].client_id,
-			    sizeof(w->pokes[0].client_id), client_id);
+			    sizeof(w->pokes[0].client_id), ids[k]);
 			w->npokes++;
 		}
 		pthread_mutex_unlock(&w->poke_lock);
 		/* Thread-safe: bases are created with locking enabled. */
 		event_active(w->poke_ev, EV_READ, 0);
 	}
+}
+
+void
+server_poke(struct server *srv, enum poke_kind kind, const char *client_id)
+{
+	server_poke_many(srv, kind, &client_id, 1);
 }
 
 int

@@ -186,6 +186,9 @@ int conn_tarpit(struct request *r);
 /* Sends a poke to every worker (any thread). */
 void server_poke(struct server *srv, enum poke_kind kind,
     const char *client_id);
+/* The same for n clients at once: one wake-up of each worker. */
+void server_poke_many(struct server *srv, enum poke_kind kind,
+    const char *const *ids, size_t n);
 /* Queues a notification and pokes the workers; the caller commits. */
 int notify_client(struct server *srv, struct db *db, const char *client_id,
     const char *kind, char *err);
