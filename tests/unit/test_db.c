@@ -292,7 +292,7 @@ test_notify_pending(void **state)
 	const char *ids[1000], *odd[] = {"q\"1\\\n", "q002"};
 	struct db *db = db_open(path, err);
 	struct db_notice *v;
-	size_t i, n, nv, round, start, first;
+	size_t i, n, nv, round, start, first = 0;
 
 	for (i = 0; i < 1000; i++) {
 		snprintf(names[i], sizeof(names[i]), "q%03zu", i);
