@@ -16,7 +16,9 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # ASan + UBSan build, every unit and integration test, then each fuzzer
-# for a few seconds when clang is available.
+# for a few seconds when clang is available. The optimised builds of demo
+# (-O2) and bench (-O3) are compiled too: their warnings, errors here, are
+# not the debug build's.
 check: deps
 	@if command -v clang >/dev/null 2>&1; then \
 		CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
@@ -28,6 +30,10 @@ check: deps
 		-DSTEWARD_SANITIZE=ON -USTEWARD_FUZZ_BIN \
 		$$(cat $(FUZZ_BUILD).flag 2>/dev/null) >/dev/null
 	@cmake --build $(CHECK_BUILD) -j $(JOBS)
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j $(JOBS) >/dev/null
 	@cd $(CHECK_BUILD) && ASAN_OPTIONS=detect_leaks=1 \
 		ctest --output-on-failure -j $(JOBS) --timeout 300
 
