@@ -533,7 +533,9 @@ agent_run(const struct run_opts *o)
 		left = interval - interval / 10 + (j % (interval / 5 + 1));
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += left;
-		/* Waiting is most of an agent's life: small while it waits. */
+		/* Waiting is most of an agent's life: small while it waits,
+		 * and holding no connection but its long-poll. */
+		httpc_release();
 		agent_idle_release();
 		pthread_mutex_lock(&ch.lock);
 		/* Waits in one-second slices: a signal sets stop_requested

@@ -472,6 +472,13 @@ conn_take(const char *key)
 	return c;
 }
 
+void
+httpc_release(void)
+{
+	pthread_once(&conn_once, conn_key_init);
+	conn_free_main();
+}
+
 static void
 conn_keep(struct hconn *c)
 {

@@ -41,6 +41,10 @@ int httpc_request_raw(const char *method, const char *url,
 /* Keeps the TLS session with the site in this file (mode 0600) between
  * processes, to resume it; NULL stops. */
 void httpc_session_file(const char *path);
+/* Closes the keep-alive connection this thread holds, if any: a daemon
+ * about to wait for its next check-in should not make the server hold an
+ * idle connection meanwhile. Its TLS session stays resumable. */
+void httpc_release(void);
 /* Decodes a chunked HTTP body in place: 1 complete (*blen the decoded
  * length), 0 more is needed, -1 malformed. Exposed for tests. */
 int httpc_dechunk(char *body, size_t len, size_t *blen);

@@ -56,6 +56,16 @@ python3 -c 'import json,sys; d=open(sys.argv[1]).read().split("\n",1)[1]; assert
 	"$TMP/c1/policy.signed" || fail "the new policy lacks the collection"
 [ "$MS" -le 1000 ] || fail "the new policy took $MS ms"
 ok "fetch policy now: the connected agent held the new policy $MS ms after the request"
+# Between check-ins the daemon holds its long-poll and nothing else: the
+# check-in's keep-alive connection is closed, not left for the site to
+# hold until its timeout.
+for _ in $(seq 50); do
+	NS=$(find "/proc/$APID/fd" -lname 'socket:*' 2>/dev/null | wc -l)
+	[ "$NS" = 1 ] && break
+	sleep 0.1
+done
+[ "$NS" = 1 ] || fail "the waiting agent holds $NS sockets"
+ok "the waiting agent holds one connection, its long-poll"
 expect_exit 0 ctl clients notify --collection prod policy
 expect_in "clients: 1"
 
