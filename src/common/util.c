@@ -515,6 +515,15 @@ now_unix(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t
+mono_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 void
 time_iso(int64_t t, char *out, size_t size)
 {

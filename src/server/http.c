@@ -70,12 +70,27 @@ out_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	}
 }
 
+/* The first decrypted bytes of a request: the connection has met its
+ * deadline (tlsbuf.c), and needs this callback no more. */
+static void
+in_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct tlsbuf *t = arg;
+
+	if (info->n_added == 0)
+		return;
+	tlsbuf_heard(t);
+	evbuffer_remove_cb(buf, in_added, arg);
+}
+
 static struct bufferevent *
 make_bev(struct event_base *base, void *arg)
 {
 	struct worker *w = arg;
 	SSL *ssl = SSL_new(w->srv->ssl);
 	struct bufferevent *bev;
+	struct tlsbuf *t;
 
 	if (ssl == NULL)
 		return NULL;
@@ -85,7 +100,11 @@ make_bev(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return NULL;
 	evbuffer_add_cb(bufferevent_get_output(bev), out_added, bev);
-	tlsbuf_track(&w->tlsbufs, ssl);
+	/* Whole seconds: one more, so that no connection has less. */
+	t = tlsbuf_track(&w->tlsbufs, ssl,
+	    mono_secs() + w->srv->cfg.first_request_timeout + 1);
+	if (t != NULL)
+		evbuffer_add_cb(bufferevent_get_input(bev), in_added, t);
 	return bev;
 }
 

@@ -43,15 +43,6 @@ struct conn {
 	char client_id[33];
 };
 
-static int64_t
-mono_secs(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 static size_t
 bucket_of(const struct worker *w, const char *id)
 {
@@ -679,13 +670,14 @@ conn_tarpit(struct request *r)
 
 /* Once a second: answer long-polls whose hold time is over with an empty
  * list, and refused requests held in the tarpit; idle connections give
- * back their TLS record buffers (tlsbuf.c). O(connections) per second. */
+ * back their TLS record buffers, and those that began no request in time
+ * are closed (tlsbuf.c). O(connections) per second. */
 static void
 on_sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	int64_t now = mono_secs();
-	size_t b;
+	size_t b, closed;
 
 	/* What parked connections freed lies in holes between live blocks:
 	 * given back to the system during a wave of them, and once it has
@@ -696,7 +688,11 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		malloc_trim(0);
 	}
 	w->parked_seen = w->parked;
-	tlsbuf_sweep(&w->tlsbufs);
+	tlsbuf_sweep(&w->tlsbufs, now, &closed);
+	if (closed > 0)
+		log_info("closed %zu connection(s) that began no request "
+			 "within %llds",
+		    closed, (long long)w->srv->cfg.first_request_timeout);
 
 	for (b = 0; b < w->nbuckets; b++) {
 		struct conn *c, *next;

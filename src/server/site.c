@@ -22,6 +22,7 @@ site_config_defaults(struct site_config *c)
 	c->crl_validity = 7 * 86400;
 	c->notify_hold = 300;
 	c->notify_park = 1;
+	c->first_request_timeout = 60;
 	c->tls_sessions = 100000;
 	c->inactive_after = 7 * 86400;
 	c->collections_interval = 86400;
@@ -147,6 +148,13 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			return err_set(err,
 			    "line %d: notify_park must be yes or no", line);
 		c->notify_park = strcmp(value, "yes") == 0;
+	} else if (strcmp(key, "first_request_timeout") == 0) {
+		if (parse_duration(value, &v) < 0 || v < 1 || v > 600)
+			return err_set(err,
+			    "line %d: first_request_timeout must be a duration "
+			    "between 1s and 10m",
+			    line);
+		c->first_request_timeout = v;
 	} else if (strcmp(key, "tls_sessions") == 0) {
 		if (parse_int64(value, 0, 10000000, &v) < 0)
 			return err_set(err,

@@ -37,6 +37,8 @@ struct site_config {
 	int64_t crl_validity;         /* seconds from issue to nextUpdate */
 	int64_t notify_hold;          /* longest hold of GET /v1/notify */
 	int notify_park;              /* held long-polls drop their TLS state */
+	int64_t first_request_timeout; /* from accept to a request's first
+	                                * bytes, the TLS handshake included */
 	int64_t tls_sessions;         /* TLS sessions held for resumption (0:
 	                               * stateless tickets) */
 	int64_t inactive_after;       /* no contact this long: inactive */

@@ -1,4 +1,5 @@
-/* tlsbuf.c - OpenSSL's record buffers of the server's connections.
+/* tlsbuf.c - the server's TLS connections: their record buffers, and the
+ * deadline for their first request.
  *
  * A TLS connection reads and writes its records through two buffers of
  * about 17 KB each. OpenSSL either keeps them for the connection's life or,
@@ -12,10 +13,16 @@
  * connection that made its few requests and went quiet holds no buffer
  * after two seconds, an unauthenticated one holding its slot neither.
  *
+ * The same sweep closes a connection that has not begun a request within
+ * first_request_timeout of its accept (its TLS handshake included), so a
+ * client that opens sockets and says nothing holds a descriptor for
+ * seconds, not for the HTTP layer's idle timeout (notify_hold + 60 s).
+ *
  * The tracking hangs off the SSL object (ex_data), so it ends when OpenSSL
  * frees the object, whoever frees it. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
@@ -99,18 +106,18 @@ tlsbuf_setup(SSL_CTX *ctx)
 	return sweeping;
 }
 
-void
-tlsbuf_track(struct tlsbufs *list, SSL *ssl)
+struct tlsbuf *
+tlsbuf_track(struct tlsbufs *list, SSL *ssl, int64_t deadline)
 {
 	struct tlsbuf *t;
 
-	if (!sweeping)
-		return;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	pthread_once(&index_once, index_init);
+	if (tlsbuf_index < 0 || (t = calloc(1, sizeof(*t))) == NULL)
 		goto release;
 	t->list = list;
 	t->ssl = ssl;
 	t->busy = 1; /* its handshake is to come */
+	t->deadline = deadline;
 	if (SSL_set_ex_data(ssl, tlsbuf_index, t) != 1) {
 		free(t);
 		goto release;
@@ -120,9 +127,16 @@ tlsbuf_track(struct tlsbufs *list, SSL *ssl)
 		list->head->prev = t;
 	list->head = t;
 	list->count++;
-	return;
+	return t;
 release:
 	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+	return NULL;
+}
+
+void
+tlsbuf_heard(struct tlsbuf *t)
+{
+	t->deadline = 0;
 }
 
 void
@@ -136,12 +150,23 @@ tlsbuf_busy(SSL *ssl)
 }
 
 size_t
-tlsbuf_sweep(struct tlsbufs *list)
+tlsbuf_sweep(struct tlsbufs *list, int64_t now, size_t *closed)
 {
 	struct tlsbuf *t;
 	size_t n = 0;
+	int fd;
 
+	*closed = 0;
 	for (t = list->head; t != NULL; t = t->next) {
+		if (t->deadline != 0 && now >= t->deadline) {
+			t->deadline = 0;
+			if ((fd = SSL_get_fd(t->ssl)) >= 0 &&
+			    shutdown(fd, SHUT_RDWR) == 0)
+				(*closed)++;
+			continue;
+		}
+		if (!sweeping)
+			continue;
 		if (t->busy)
 			t->busy = 0;
 		else if (SSL_free_buffers(t->ssl) == 1)
