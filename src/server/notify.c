@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,30 +106,9 @@ conn_register(struct request *r)
 	evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
 }
 
-/* The body of an answer, {"notifications": [...]} and a newline; takes
- * list. */
-static char *
-answer_body(json_t *list, size_t *len)
-{
-	json_t *o = json_pack("{s:o}", "notifications",
-	    list ? list : json_array());
-	char *text = json_dumps(o, JSON_COMPACT), *body;
-
-	json_decref(o);
-	*len = text ? strlen(text) : 0;
-	body = malloc(*len + 2);
-	if (body != NULL) {
-		if (text)
-			memcpy(body, text, *len);
-		body[(*len)++] = '\n';
-		body[*len] = '\0';
-	}
-	free(text);
-	return body;
-}
-
-/* The body of an answer holding the notices of one client that come after
- * id after, the same text answer_body writes; NULL when none does. */
+/* The body of an answer, {"notifications":[...]} and a newline, holding
+ * the notices of one client that come after id after; NULL when out of
+ * memory. The one writer of that text. */
 static char *
 notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
 {
@@ -140,7 +120,7 @@ notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
 	for (i = 0; i < n; i++)
 		if (v[i].id > after)
 			cap += 80 + STR_JSON_MAX(strlen(v[i].kind));
-	if (cap == sizeof(head) + sizeof(tail) || (body = malloc(cap)) == NULL)
+	if ((body = malloc(cap)) == NULL)
 		return NULL;
 	memcpy(body, head, sizeof(head) - 1);
 	at = sizeof(head) - 1;
@@ -155,6 +135,34 @@ notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
 	}
 	memcpy(body + at, tail, sizeof(tail));
 	*len = at + sizeof(tail) - 1;
+	return body;
+}
+
+/* The same from a list of db_notify_take (taken; NULL: empty). */
+static char *
+answer_body(json_t *list, size_t *len)
+{
+	size_t i, n = 0, k = json_array_size(list);
+	struct db_notice *v = calloc(k ? k : 1, sizeof(*v));
+	const char *kind;
+	char *body = NULL;
+	json_t *it;
+
+	json_array_foreach(list, i, it)
+	{
+		kind = json_string_value(json_object_get(it, "kind"));
+		if (v == NULL || kind == NULL || strlen(kind) >= sizeof(v->kind))
+			continue;
+		str_copy(v[n].kind, sizeof(v[n].kind), kind);
+		v[n].id = json_integer_value(json_object_get(it, "id"));
+		v[n].created_at =
+		    json_integer_value(json_object_get(it, "created_at"));
+		n++;
+	}
+	if (v != NULL)
+		body = notices_body(v, n, INT64_MIN, len);
+	free(v);
+	json_decref(list);
 	return body;
 }
 
@@ -528,11 +536,15 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 			;
 		hits = client_conns(w, ids[i], 1, &nh);
 		for (k = 0; k < nh; k++) {
-			char *body = notices_body(v + first, last - first,
-			    hits[k]->after, &len);
+			char *body;
 
-			if (body != NULL)
-				reply_held(hits[k], body, len, 0);
+			/* Sorted by id: nothing newer than the agent has,
+			 * nothing to say. */
+			if (v[last - 1].id <= hits[k]->after ||
+			    (body = notices_body(v + first, last - first,
+				 hits[k]->after, &len)) == NULL)
+				continue;
+			reply_held(hits[k], body, len, 0);
 		}
 		free(hits);
 	}

@@ -82,7 +82,8 @@ struct worker {
 	struct poke *pokes;
 	size_t npokes, poke_cap;
 	struct pcache pcache; /* policy ETags by client (h_policy.c) */
-	struct tlsbufs tlsbufs; /* connections' record buffers (tlsbuf.c) */
+	struct tlsbufs tlsbufs; /* connections: record buffers and first
+				 * request deadlines (tlsbuf.c) */
 	/* Certificates (by SHA-256) already found signed by the site CA:
 	 * the signature check is made once per certificate and worker. */
 	unsigned char (*issued)[32];
