@@ -180,15 +180,15 @@ PY
 # check-in: puppet agent -t, and CFEngine's cf-agent -K update run pulling
 # from cf-serverd.
 cost() {
-	# cost NAME 'COMMAND' [NAME 'COMMAND'...]: median wall and CPU seconds
-	# of 11 runs of each, the commands in turn (the machine's speed drifts
-	# over minutes: compared commands run side by side). A command may
-	# start with VAR=value words: they go into its environment, so that
-	# no shell is timed with it.
+	# cost RUNS NAME 'COMMAND' [NAME 'COMMAND'...]: median wall and CPU
+	# seconds of RUNS runs of each, the commands in turn (the machine's
+	# speed drifts over minutes: compared commands run side by side). A
+	# command may start with VAR=value words: they go into its
+	# environment, so that no shell is timed with it.
 	python3 - "$R" "$@" <<'PY'
 import json, os, resource, shlex, subprocess, sys, time
-r = sys.argv[1]
-pairs = list(zip(sys.argv[2::2], sys.argv[3::2]))
+r, n = sys.argv[1], int(sys.argv[2])
+pairs = list(zip(sys.argv[3::2], sys.argv[4::2]))
 runs = {name: [] for name, _ in pairs}
 def argv_env(cmd):
     words, env = shlex.split(cmd), dict(os.environ)
@@ -196,7 +196,7 @@ def argv_env(cmd):
         k, v = words.pop(0).split("=", 1)
         env[k] = v
     return words, env
-for _ in range(11):
+for _ in range(n):
     for name, cmd in pairs:
         words, env = argv_env(cmd)
         r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -212,7 +212,8 @@ for name, x in runs.items():
     cpus = sorted(c for _, c in x)
     with open("%s/%s.json" % (r, name), "w") as f:
         json.dump({"wall_s": walls[len(x) // 2], "cpu_s": cpus[len(x) // 2],
-                   "runs": len(x)}, f)
+                   "runs": len(x), "cpu_s_quartiles":
+                   [cpus[len(x) // 4], cpus[(3 * len(x)) // 4]]}, f)
 PY
 }
 STEWARD_RUN="$B/steward-agent run --state $W/agents/a2 --once"
@@ -230,7 +231,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 			--server-pid "$(cat "$W/puppetserver.pid")" --json \
 			>"$R/p4_catalog.puppet.json" || note "   (failed: $(cat "$R/p4_catalog.puppet.json"))"
 		note "-- p4_agent: puppet agent -t"
-		cost p4_agent.puppet "puppet agent -t --http_keepalive_timeout 0"
+		cost 11 p4_agent.puppet "puppet agent -t --http_keepalive_timeout 0"
 		puppetserver --version 2>/dev/null | tail -n 1 >"$R/puppet.version" || true
 		sh bench/peers/puppet.sh stop "$W"
 	else
@@ -240,7 +241,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 	if sh bench/peers/cfengine.sh install && sh bench/peers/cfengine.sh start "$W" "$(free_port)"; then
 		PEER_STOP="${PEER_STOP:+$PEER_STOP; }sh bench/peers/cfengine.sh stop $W"
 		note "-- p4_agent: cf-agent -K update run and steward-agent run --once, in turn"
-		cost p4_agent.cfengine "$(sh bench/peers/cfengine.sh argv "$W")" \
+		cost 31 p4_agent.cfengine "$(sh bench/peers/cfengine.sh argv "$W")" \
 			p4_agent.steward "$STEWARD_RUN"
 		cf-agent --version 2>/dev/null | head -n 1 >"$R/cfengine.version" || true
 		sh bench/peers/cfengine.sh stop "$W"
@@ -250,7 +251,7 @@ if [ -z "${BENCH_NO_PEERS:-}" ]; then
 fi
 note "-- p4_catalog: steward (8 connections, full signed document and ETag poll)"
 run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
-[ -f "$R/p4_agent.steward.json" ] || cost p4_agent.steward "$STEWARD_RUN"
+[ -f "$R/p4_agent.steward.json" ] || cost 31 p4_agent.steward "$STEWARD_RUN"
 
 # Inventory rows ingested against a raw SQLite insert of the same rows
 # (and status messages/s, a quiet client under a flood): bench/ingest.sh
