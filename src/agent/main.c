@@ -45,6 +45,19 @@ value(int argc, char **argv, int *i)
 	return argv[++*i];
 }
 
+static int
+known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"enroll", "run", "status",
+	    "deployments", "install", "reset-identity", "send-status"};
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -79,6 +92,12 @@ main(int argc, char **argv)
 		r = log_verify(argv[2], report, sizeof(report));
 		printf("%s\n", report);
 		return r == 0 ? 0 : 1;
+	}
+	if (!known_command(cmd)) {
+		fprintf(stderr, "steward-agent: unknown command '%s' "
+				"(steward-agent --help for usage)\n",
+		    cmd);
+		return AGENT_EXIT_USAGE;
 	}
 	log_init("steward-agent", LVL_INFO);
 	memset(&eo, 0, sizeof(eo));
@@ -164,9 +183,9 @@ main(int argc, char **argv)
 			texts[ntexts++] = argv[i];
 		else {
 			fprintf(stderr, "steward-agent: unknown option '%s' "
-					"for %s\n",
+					"for %s (steward-agent --help for "
+					"usage)\n",
 			    a, cmd);
-			usage(stderr);
 			return AGENT_EXIT_USAGE;
 		}
 	}
@@ -248,7 +267,7 @@ main(int argc, char **argv)
 		return agent_send_status(state, component, message_id, severity,
 		    (int)count, texts, ntexts);
 	}
+	/* known_command() let through a command handled nowhere above. */
 	fprintf(stderr, "steward-agent: unknown command '%s'\n", cmd);
-	usage(stderr);
 	return AGENT_EXIT_USAGE;
 }

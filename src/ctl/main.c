@@ -982,21 +982,51 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	return show(c, call(c, "GET", path, NULL), "audit", cols);
 }
 
+static const struct {
+	const char *name;
+	int (*run)(struct ctl *, int, char **);
+} commands[] = {
+	{ "token", cmd_token },
+	{ "clients", cmd_clients },
+	{ "status", cmd_status },
+	{ "settings", cmd_settings },
+	{ "collections", cmd_collections },
+	{ "tasks", cmd_tasks },
+	{ "report", cmd_report },
+	{ "inventory", cmd_inventory },
+	{ "certs", cmd_certs },
+	{ "site", cmd_site },
+	{ "content", cmd_content },
+	{ "deploy", cmd_deploy },
+	{ "deployments", cmd_deployments },
+	{ "windows", cmd_windows },
+	{ "audit", cmd_audit },
+};
+
 int
 main(int argc, char **argv)
 {
 	struct ctl c;
 	const char *dir = NULL, *server = NULL, *cred = NULL;
 	char err[ERRMSG_MAX];
+	size_t k;
 	int i, rc;
 
 	memset(&c, 0, sizeof(c));
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+		if ((strcmp(argv[i], "--dir") == 0 ||
+			strcmp(argv[i], "--server") == 0 ||
+			strcmp(argv[i], "--cred") == 0) &&
+		    i + 1 >= argc) {
+			fprintf(stderr, "stewardctl: %s needs a value\n",
+			    argv[i]);
+			return 2;
+		}
+		if (strcmp(argv[i], "--dir") == 0)
 			dir = argv[++i];
-		else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--server") == 0)
 			server = argv[++i];
-		else if (strcmp(argv[i], "--cred") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--cred") == 0)
 			cred = argv[++i];
 		else if (strcmp(argv[i], "--json") == 0)
 			c.json = 1;
@@ -1007,24 +1037,35 @@ main(int argc, char **argv)
 			printf("stewardctl %s\n", STEWARD_VERSION);
 			return 0;
 		} else {
-			usage(stderr);
+			fprintf(stderr, "stewardctl: unknown option '%s' "
+					"(stewardctl --help for usage)\n",
+			    argv[i]);
 			return 2;
 		}
 	}
 	/* --json may also follow the command, as in "clients show ID --json". */
 	{
-		int j, k = i;
+		int j, n = i;
 
 		for (j = i; j < argc; j++) {
 			if (strcmp(argv[j], "--json") == 0)
 				c.json = 1;
 			else
-				argv[k++] = argv[j];
+				argv[n++] = argv[j];
 		}
-		argc = k;
+		argc = n;
 	}
 	if (i >= argc) {
 		usage(stderr);
+		return 2;
+	}
+	for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (strcmp(argv[i], commands[k].name) == 0)
+			break;
+	if (k == sizeof(commands) / sizeof(commands[0])) {
+		fprintf(stderr, "stewardctl: unknown command '%s' (stewardctl "
+				"--help for usage)\n",
+		    argv[i]);
 		return 2;
 	}
 	if ((dir == NULL) == (server == NULL) ||
@@ -1042,40 +1083,7 @@ main(int argc, char **argv)
 	}
 	if (rc < 0)
 		return fail("%s", err);
-	if (strcmp(argv[i], "token") == 0)
-		rc = cmd_token(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "clients") == 0)
-		rc = cmd_clients(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "status") == 0)
-		rc = cmd_status(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "settings") == 0)
-		rc = cmd_settings(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "collections") == 0)
-		rc = cmd_collections(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "tasks") == 0)
-		rc = cmd_tasks(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "report") == 0)
-		rc = cmd_report(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "inventory") == 0)
-		rc = cmd_inventory(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "certs") == 0)
-		rc = cmd_certs(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "site") == 0)
-		rc = cmd_site(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "content") == 0)
-		rc = cmd_content(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "deploy") == 0)
-		rc = cmd_deploy(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "deployments") == 0)
-		rc = cmd_deployments(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "windows") == 0)
-		rc = cmd_windows(&c, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "audit") == 0)
-		rc = cmd_audit(&c, argc - i - 1, argv + i + 1);
-	else {
-		usage(stderr);
-		rc = 2;
-	}
+	rc = commands[k].run(&c, argc - i - 1, argv + i + 1);
 	if (c.cred)
 		OPENSSL_cleanse(c.cred, strlen(c.cred));
 	free(c.cred);

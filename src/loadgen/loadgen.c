@@ -21,6 +21,8 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1124,9 +1126,9 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 }
 
 static void
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	    "usage: steward-loadgen "
 	    "policy|get|handshake|resume|idle|inventory|status|mixed\n"
 	    "           --url https://IP:PORT --ca FILE\n"
@@ -1140,6 +1142,64 @@ usage(void)
 	    "no --ids)\n");
 }
 
+/* A one-line complaint about the command line; the exit status of one. */
+static int
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("steward-loadgen: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (--help for usage)\n", stderr);
+	return 2;
+}
+
+static const struct {
+	const char *name;
+	enum scenario sc;
+} scenarios[] = {
+	{ "policy", SC_POLICY },
+	{ "get", SC_GET },
+	{ "handshake", SC_HANDSHAKE },
+	{ "resume", SC_RESUME },
+	{ "idle", SC_IDLE },
+	{ "notify-idle", SC_IDLE },
+	{ "enroll", SC_ENROLL },
+	{ "inventory", SC_INVENTORY },
+	{ "status", SC_STATUS },
+	{ "mixed", SC_MIXED },
+};
+
+/* The options that take a word, and where it goes. */
+static const struct {
+	const char *name;
+	size_t off;
+} word_opts[] = {
+	{ "--ca", offsetof(struct opts, ca) },
+	{ "--ids", offsetof(struct opts, ids) },
+	{ "--cert", offsetof(struct opts, cert) },
+	{ "--key", offsetof(struct opts, key) },
+	{ "--path", offsetof(struct opts, path) },
+	{ "--trigger", offsetof(struct opts, trigger) },
+	{ "--token", offsetof(struct opts, token) },
+	{ "--verify-name", offsetof(struct opts, verify_name) },
+	{ "--out", offsetof(struct opts, out) },
+};
+
+/* The options that take a whole number, and its range. */
+static const struct {
+	const char *name;
+	size_t off;
+	long lo, hi;
+} number_opts[] = {
+	{ "--connections", offsetof(struct opts, conns), 1, 1000000 },
+	{ "--threads", offsetof(struct opts, threads), 1, 64 },
+	{ "--duration", offsetof(struct opts, duration), 1, 3600 },
+	{ "--count", offsetof(struct opts, count), 1, 10000000 },
+	{ "--hold", offsetof(struct opts, hold), 0, 3600 },
+};
 
 static int
 parse_url(const char *url, struct opts *o)
@@ -1159,6 +1219,111 @@ parse_url(const char *url, struct opts *o)
 	return o->port > 0 ? 0 : -1;
 }
 
+/* A --path goes on the request line and into the JSON report as it is:
+ * visible ASCII, without quotes or backslashes. */
+static int
+path_ok(const char *path)
+{
+	const unsigned char *p = (const unsigned char *)path;
+
+	if (*p != '/')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\')
+			return 0;
+	return 1;
+}
+
+/* The command line into o: -1 to go on, or the exit status (0 after
+ * --help, 2 after a one-line complaint). */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	size_t k;
+	long n;
+	int i;
+
+	if (argc < 2)
+		return bad_usage("name a scenario");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	o->scenario = argv[1];
+	for (k = 0; k < sizeof(scenarios) / sizeof(scenarios[0]); k++)
+		if (strcmp(o->scenario, scenarios[k].name) == 0)
+			break;
+	if (k == sizeof(scenarios) / sizeof(scenarios[0]))
+		return bad_usage("unknown scenario '%s'", o->scenario);
+	o->sc = scenarios[k].sc;
+	o->path = "/v1/policy";
+	o->conns = 16;
+	o->threads = 2;
+	o->duration = 10;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		for (k = 0; k < sizeof(word_opts) / sizeof(word_opts[0]); k++)
+			if (strcmp(a, word_opts[k].name) == 0)
+				break;
+		if (k < sizeof(word_opts) / sizeof(word_opts[0])) {
+			if (v == NULL)
+				return bad_usage("%s needs a value", a);
+			*(const char **)((char *)o + word_opts[k].off) = v;
+			i++;
+			continue;
+		}
+		for (k = 0; k < sizeof(number_opts) / sizeof(number_opts[0]);
+		    k++)
+			if (strcmp(a, number_opts[k].name) == 0)
+				break;
+		if (k < sizeof(number_opts) / sizeof(number_opts[0])) {
+			if (v == NULL ||
+			    (n = number(v, number_opts[k].lo,
+				number_opts[k].hi)) < 0)
+				return bad_usage("%s takes a whole number from "
+						 "%ld to %ld",
+				    a, number_opts[k].lo, number_opts[k].hi);
+			*(int *)((char *)o + number_opts[k].off) = (int)n;
+			i++;
+			continue;
+		}
+		if (strcmp(a, "--url") == 0) {
+			if (v == NULL || parse_url(v, o) < 0)
+				return bad_usage("--url takes https://IPV4:PORT");
+			i++;
+		} else if (strcmp(a, "--server-pid") == 0) {
+			if (v == NULL || parse_pids(v, o) < 0)
+				return bad_usage("--server-pid takes PID[,PID...] "
+						 "(up to 16)");
+			i++;
+		} else
+			return bad_usage("unknown option '%s'", a);
+	}
+	if (o->sc == SC_ENROLL &&
+	    (o->token == NULL || o->out == NULL || o->count < 1))
+		return bad_usage("enroll needs --token, --out and --count");
+	if (!path_ok(o->path))
+		return bad_usage("--path takes /PATH, visible ASCII without "
+				 "quotes or backslashes");
+	if (o->host[0] == '\0')
+		return bad_usage("--url is required");
+	if (o->ca == NULL)
+		return bad_usage("--ca is required");
+	if (o->sc != SC_ENROLL && o->ids == NULL &&
+	    (o->cert == NULL || o->key == NULL))
+		return bad_usage("give --ids DIR, or --cert FILE and --key FILE");
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1172,96 +1337,8 @@ main(int argc, char **argv)
 	struct timespec t0, t1;
 	int i, k, have_cpu = 0;
 
-	if (argc < 2) {
-		usage();
-		return 2;
-	}
-	o.scenario = argv[1];
-	o.path = "/v1/policy";
-	o.conns = 16;
-	o.threads = 2;
-	o.duration = 10;
-	for (i = 2; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--json") == 0) {
-			o.json = 1;
-			continue;
-		}
-		if (v == NULL) {
-			usage();
-			return 2;
-		}
-		i++;
-		if (strcmp(a, "--url") == 0) {
-			if (parse_url(v, &o) < 0) {
-				fprintf(stderr, "steward-loadgen: --url takes "
-						"https://IPV4:PORT\n");
-				return 2;
-			}
-		} else if (strcmp(a, "--ca") == 0)
-			o.ca = v;
-		else if (strcmp(a, "--ids") == 0)
-			o.ids = v;
-		else if (strcmp(a, "--cert") == 0)
-			o.cert = v;
-		else if (strcmp(a, "--key") == 0)
-			o.key = v;
-		else if (strcmp(a, "--path") == 0)
-			o.path = v;
-		else if (strcmp(a, "--connections") == 0)
-			o.conns = (int)number(v, 1, 1000000);
-		else if (strcmp(a, "--threads") == 0)
-			o.threads = (int)number(v, 1, 64);
-		else if (strcmp(a, "--duration") == 0)
-			o.duration = (int)number(v, 1, 3600);
-		else if (strcmp(a, "--server-pid") == 0) {
-			if (parse_pids(v, &o) < 0) {
-				fprintf(stderr, "steward-loadgen: --server-pid "
-						"takes PID[,PID...] (up to 16)\n");
-				return 2;
-			}
-		} else if (strcmp(a, "--trigger") == 0)
-			o.trigger = v;
-		else if (strcmp(a, "--token") == 0)
-			o.token = v;
-		else if (strcmp(a, "--verify-name") == 0)
-			o.verify_name = v;
-		else if (strcmp(a, "--out") == 0)
-			o.out = v;
-		else if (strcmp(a, "--count") == 0)
-			o.count = (int)number(v, 1, 10000000);
-		else if (strcmp(a, "--hold") == 0)
-			o.hold = (int)number(v, 0, 3600);
-		else {
-			usage();
-			return 2;
-		}
-	}
-	if (strcmp(o.scenario, "policy") == 0)
-		o.sc = SC_POLICY;
-	else if (strcmp(o.scenario, "get") == 0)
-		o.sc = SC_GET;
-	else if (strcmp(o.scenario, "handshake") == 0)
-		o.sc = SC_HANDSHAKE;
-	else if (strcmp(o.scenario, "resume") == 0)
-		o.sc = SC_RESUME;
-	else if (strcmp(o.scenario, "idle") == 0 ||
-	    strcmp(o.scenario, "notify-idle") == 0)
-		o.sc = SC_IDLE;
-	else if (strcmp(o.scenario, "enroll") == 0)
-		o.sc = SC_ENROLL;
-	else if (strcmp(o.scenario, "inventory") == 0)
-		o.sc = SC_INVENTORY;
-	else if (strcmp(o.scenario, "status") == 0)
-		o.sc = SC_STATUS;
-	else if (strcmp(o.scenario, "mixed") == 0)
-		o.sc = SC_MIXED;
-	else {
-		fprintf(stderr, "steward-loadgen: unknown scenario '%s'\n",
-		    o.scenario);
-		return 2;
-	}
+	if ((i = parse_args(argc, argv, &o)) >= 0)
+		return i;
 	o.etag = o.sc == SC_POLICY;
 	if (o.sc == SC_ENROLL) {
 		char err[ERRMSG_MAX];
@@ -1274,21 +1351,6 @@ main(int argc, char **argv)
 	}
 	if (o.sc == SC_IDLE && strcmp(o.path, "/v1/policy") == 0)
 		o.path = "/v1/notify?wait=3600";
-	if (o.sc == SC_ENROLL &&
-	    (o.token == NULL || o.out == NULL || o.count < 1)) {
-		fprintf(stderr, "steward-loadgen: enroll needs --token, --out "
-				"and --count\n");
-		return 2;
-	}
-	if (o.host[0] == '\0' || o.ca == NULL ||
-	    (o.sc != SC_ENROLL && o.ids == NULL &&
-		(o.cert == NULL || o.key == NULL)) ||
-	    o.conns < 1 || o.conns > 1000000 || o.threads < 1 ||
-	    o.threads > 64 || o.duration < 1 || o.duration > 3600 ||
-	    o.hold < 0) {
-		usage();
-		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (load_identities(&o) < 0)
 		return 1;

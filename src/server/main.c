@@ -70,6 +70,13 @@ main(int argc, char **argv)
 		printf("%s\n", report);
 		return r == 0 ? 0 : 1;
 	}
+	if (strcmp(cmd, "init") != 0 && strcmp(cmd, "check") != 0 &&
+	    strcmp(cmd, "run") != 0) {
+		fprintf(stderr, "stewardd: unknown command '%s' (stewardd "
+				"--help for usage)\n",
+		    cmd);
+		return 2;
+	}
 	log_init("stewardd", LVL_INFO);
 	memset(&io, 0, sizeof(io));
 	for (i = 2; i < argc; i++) {
@@ -100,9 +107,8 @@ main(int argc, char **argv)
 			io.client_cert_lifetime = flag_value(argc, argv, &i);
 		else {
 			fprintf(stderr, "stewardd: unknown option '%s' for "
-					"%s\n",
+					"%s (stewardd --help for usage)\n",
 			    a, cmd);
-			usage(stderr);
 			return 2;
 		}
 	}
@@ -124,11 +130,6 @@ main(int argc, char **argv)
 			    "stewardd: warning: approval 'all' approves every "
 			    "device holding a token; unsafe outside a lab\n");
 		return 0;
-	}
-	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "run") != 0) {
-		fprintf(stderr, "stewardd: unknown command '%s'\n", cmd);
-		usage(stderr);
-		return 2;
 	}
 	if (site_config_load(io.dir, &cfg, err) < 0) {
 		fprintf(stderr, "stewardd: %s\n", err);

@@ -74,3 +74,28 @@ chmod 644 "$TMP/loose.pem"
 expect_exit 1 "$BIN/stewardctl" --server "$URL" --cred "$TMP/loose.pem" site show
 expect_in "must be 0600"
 ok "stewardctl errors are one line with a non-zero exit"
+
+# A mistyped command or option, in any of the programs: exit 2 and one
+# line naming it, before anything is opened or changed.
+one_line() {
+	expect_exit 2 "$@"
+	[ "$(printf '%s\n' "$OUT" | wc -l)" -eq 1 ] || fail "'$*' did not answer in one line: $OUT"
+}
+one_line ctl clinets list
+expect_in "unknown command 'clinets'"
+one_line "$BIN/stewardctl" clinets list
+expect_in "unknown command 'clinets'"
+one_line "$BIN/stewardctl" --dri "$SITE" clients list
+expect_in "unknown option '--dri'"
+one_line "$BIN/stewardctl" --dir
+expect_in "--dir needs a value"
+one_line "$BIN/stewardd" rnu --dir "$TMP/nosite"
+expect_in "unknown command 'rnu'"
+one_line "$BIN/stewardd" check --dir "$SITE" --approval all
+expect_in "unknown option '--approval' for check"
+one_line agent rnu --state "$TMP/noagent"
+expect_in "unknown command 'rnu'"
+one_line agent run --state "$TMP/noagent" --onse
+expect_in "unknown option '--onse' for run"
+[ ! -e "$TMP/noagent" ] && [ ! -e "$TMP/nosite" ] || fail "a refused command line made a directory"
+ok "an unknown command or option is refused in one line with exit 2, and nothing is made"

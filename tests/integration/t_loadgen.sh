@@ -40,6 +40,34 @@ python3 -c 'import json,sys
 r=json.loads(sys.argv[1]); assert r["requests"]==0 and sum(r["errors"].values())>0, r' "$OUT" ||
 	fail "a stranger got answers: $OUT"
 ok "a certificate the site did not issue gets no answers (errors counted)"
-expect_exit 2 "$BIN/steward-loadgen" policy --url "$URL" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids" --connections 0
-expect_exit 2 "$BIN/steward-loadgen" policy --url "http://x" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids"
-ok "bad options are refused"
+# Bad command lines: exit 2 and one line that names what is wrong.
+LG="$BIN/steward-loadgen"
+A=(--url "$URL" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids")
+bad_cli() {
+	msg=$1
+	shift
+	expect_exit 2 "$LG" "$@"
+	expect_in "$msg"
+	[ "$(printf '%s\n' "$OUT" | wc -l)" -eq 1 ] || fail "more than one line: $OUT"
+}
+bad_cli "--connections takes a whole number from 1 to 1000000" policy "${A[@]}" --connections 0
+bad_cli "--connections takes a whole number from 1 to 1000000" policy "${A[@]}" --connections 12x
+bad_cli "--duration takes a whole number from 1 to 3600" policy "${A[@]}" --duration
+bad_cli "--url takes https://IPV4:PORT" policy --url "http://x" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids"
+bad_cli "unknown option '--conections'" policy "${A[@]}" --conections 4
+bad_cli "unknown scenario 'polcy'" polcy "${A[@]}"
+bad_cli "name a scenario"
+bad_cli "--ca needs a value" policy --url "$URL" --ids "$TMP/ids" --ca
+bad_cli "--ca is required" policy --url "$URL" --ids "$TMP/ids"
+bad_cli "--url is required" policy --ca "$SITE/ca/ca.crt" --ids "$TMP/ids"
+bad_cli "give --ids DIR, or --cert FILE and --key FILE" policy --url "$URL" --ca "$SITE/ca/ca.crt" --cert "$TMP/c.pem"
+bad_cli "enroll needs --token, --out and --count" enroll --url "$URL" --ca "$SITE/ca/ca.crt" --out "$TMP/e"
+bad_cli "--path takes /PATH" policy "${A[@]}" --path 'v1/policy'
+bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/policy HTTP/1.1'
+bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/"x'
+bad_cli "--server-pid takes PID[,PID...]" policy "${A[@]}" --server-pid 12,x
+ok "bad command lines are refused with exit 2 and one line naming the fault"
+expect_exit 0 "$LG" --help
+expect_in "usage: steward-loadgen"
+[ ! -d "$TMP/e" ] || fail "a refused enroll made its output directory"
+ok "--help prints the usage and exits 0"
