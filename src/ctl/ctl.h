@@ -16,8 +16,10 @@ struct ctl {
 	int json;
 };
 
-/* Prints "stewardctl: ..." to standard error; returns 1 (the exit code). */
+/* Print "stewardctl: ..." to standard error and return the exit code: 1
+ * for a failure, 2 for a mistake on the command line. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One admin API call (body is consumed); the parsed body of a 2xx answer,
  * or NULL after printing the server's error. */
 json_t *call(struct ctl *c, const char *method, const char *path,

@@ -49,8 +49,9 @@ cmd_content(struct ctl *c, int argc, char **argv)
 	    strcmp(argv[2], "--name") == 0)
 		given = argv[3];
 	else if (argc != 2 || strcmp(argv[0], "add") != 0)
-		return fail("usage: content add FILE [--name NAME] | content "
-			    "list");
+		return usage_fail(
+		    "usage: content add FILE [--name NAME] | content "
+		    "list");
 	if (file_read(argv[1], CONTENT_FILE_MAX, &data, &len, err) < 0)
 		return fail("%s (content is at most 2 MiB)", err);
 	if (len == 0) {
@@ -81,7 +82,7 @@ static int
 needs_value(int i, int argc, char **argv)
 {
 	if (i + 1 >= argc) {
-		fail("'%s' needs a value", argv[i]);
+		usage_fail("'%s' needs a value", argv[i]);
 		return 0;
 	}
 	return 1;
@@ -96,8 +97,9 @@ cmd_deploy(struct ctl *c, int argc, char **argv)
 	int i, required = 0, available = 0;
 
 	if (argc < 1)
-		return fail("usage: deploy script|package|file|command --name N "
-			    "--collection C ...");
+		return usage_fail(
+		    "usage: deploy script|package|file|command --name N "
+		    "--collection C ...");
 	body = json_pack("{s:s}", "type", argv[0]);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -143,15 +145,16 @@ cmd_deploy(struct ctl *c, int argc, char **argv)
 			continue;
 		} else if (strcmp(a, "--max-runtime") == 0) {
 			if (parse_duration(argv[++i], &v) < 0) {
-				fail("--max-runtime takes a duration like 30m "
-				     "or 2h");
+				usage_fail(
+				    "--max-runtime takes a duration like 30m "
+				    "or 2h");
 				goto bad;
 			}
 			json_object_set_new(body, "max_runtime",
 			    json_integer(v));
 			continue;
 		} else {
-			fail("deploy: unknown option '%s'", a);
+			usage_fail("deploy: unknown option '%s'", a);
 			goto bad;
 		}
 		json_object_set_new(body, key, json_string(argv[++i]));
@@ -224,7 +227,8 @@ cmd_deployments(struct ctl *c, int argc, char **argv)
 	}
 	if (argc != 2 || parse_int64(argv[1], 1, INT64_MAX / 2, &id) < 0 ||
 	    (strcmp(argv[0], "show") && strcmp(argv[0], "delete")))
-		return fail("usage: deployments list | show ID | delete ID");
+		return usage_fail(
+		    "usage: deployments list | show ID | delete ID");
 	if (strcmp(argv[0], "delete") == 0) {
 		str_fmt(path, sizeof(path), "/v1/admin/deployments/%lld/delete",
 		    (long long)id);
@@ -263,16 +267,17 @@ cmd_windows(struct ctl *c, int argc, char **argv)
 		    "windows", cols);
 	if (argc == 2 && strcmp(argv[0], "delete") == 0) {
 		if (parse_int64(argv[1], 1, INT64_MAX / 2, &v) < 0)
-			return fail("'%s' is not a window id", argv[1]);
+			return usage_fail("'%s' is not a window id", argv[1]);
 		str_fmt(path, sizeof(path), "/v1/admin/windows/%lld/delete",
 		    (long long)v);
 		return show(c, call(c, "POST", path, json_object()), NULL,
 		    NULL);
 	}
 	if (argc < 1 || strcmp(argv[0], "add") != 0)
-		return fail("usage: windows add --collection C --start TIME "
-			    "--duration D [--recur R] | windows list | windows "
-			    "delete ID");
+		return usage_fail(
+		    "usage: windows add --collection C --start TIME "
+		    "--duration D [--recur R] | windows list | windows "
+		    "delete ID");
 	body = json_object();
 	for (i = 1; i < argc; i++) {
 		if (!needs_value(i, argc, argv)) {
@@ -292,10 +297,11 @@ cmd_windows(struct ctl *c, int argc, char **argv)
 			i++;
 		} else {
 			json_decref(body);
-			return fail("windows add: bad option '%s'%s", argv[i],
-			    strcmp(argv[i], "--duration") == 0
-				? " (a duration like 90m or 4h)"
-				: "");
+			return usage_fail("windows add: bad option '%s'%s",
+					  argv[i],
+					  strcmp(argv[i], "--duration") == 0
+					      ? " (a duration like 90m or 4h)"
+					      : "");
 		}
 	}
 	return show(c, call(c, "POST", "/v1/admin/windows", body), NULL,
@@ -318,11 +324,11 @@ cmd_report_windows(struct ctl *c, int argc, char **argv)
 	str_copy(path, sizeof(path), "/v1/admin/report/windows");
 	if (argc == 2 && strcmp(argv[0], "--at") == 0) {
 		if (time_parse(argv[1], &at, err) < 0)
-			return fail("--at: %s", err);
+			return usage_fail("--at: %s", err);
 		str_fmt(path, sizeof(path), "/v1/admin/report/windows?at=@%lld",
 		    (long long)at);
 	} else if (argc != 0) {
-		return fail("usage: report windows [--at TIME]");
+		return usage_fail("usage: report windows [--at TIME]");
 	}
 	o = call(c, "GET", path, NULL);
 	if (o == NULL || c->json)

@@ -63,17 +63,36 @@ usage(FILE *f)
 	    "  audit list [--limit N]\n");
 }
 
+static void
+complain(const char *fmt, va_list ap)
+{
+	fputs("stewardctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/* One line on stderr; the exit status of a failure (1). */
 int
 fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("stewardctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	complain(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
+}
+
+/* One line on stderr; the exit status of a usage error (2). */
+int
+usage_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	complain(fmt, ap);
+	va_end(ap);
+	return 2;
 }
 
 /* The credential file holds the admin key, the admin certificate and then
@@ -214,19 +233,21 @@ cmd_token(struct ctl *c, int argc, char **argv)
 		for (i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
 				if (parse_duration(argv[++i], &ttl) < 0)
-					return fail("--ttl takes a duration "
-						    "like 1h or 7d");
+					return usage_fail(
+					    "--ttl takes a duration "
+					    "like 1h or 7d");
 			} else if (strcmp(argv[i], "--uses") == 0 &&
 			    i + 1 < argc) {
 				if (parse_int64(argv[++i], 1, 1000000, &uses) <
 				    0)
-					return fail("--uses takes 1 to "
-						    "1000000");
+					return usage_fail("--uses takes 1 to "
+							  "1000000");
 			} else if (strcmp(argv[i], "--trusted") == 0) {
 				trusted = 1;
 			} else {
-				return fail("token create: unknown option "
-					    "'%s'",
+				return usage_fail(
+				    "token create: unknown option "
+				    "'%s'",
 				    argv[i]);
 			}
 		}
@@ -248,13 +269,13 @@ cmd_token(struct ctl *c, int argc, char **argv)
 		    "tokens", cols);
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
 		if (!pki_client_id_valid(argv[1]))
-			return fail("'%s' is not a token id", argv[1]);
+			return usage_fail("'%s' is not a token id", argv[1]);
 		str_fmt(path, sizeof(path), "/v1/admin/tokens/%s/revoke",
 		    argv[1]);
 		return show(c, call(c, "POST", path, json_object()), NULL,
 		    NULL);
 	}
-	return fail("usage: token create|list|revoke ID");
+	return usage_fail("usage: token create|list|revoke ID");
 }
 
 static int
@@ -275,34 +296,37 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 			if (strcmp(argv[i], "--status") == 0 && i + 1 < argc)
 				status = argv[++i];
 			else
-				return fail("clients list: unknown option "
-					    "'%s'",
+				return usage_fail(
+				    "clients list: unknown option "
+				    "'%s'",
 				    argv[i]);
 		}
 		if (status && strcmp(status, "pending") &&
 		    strcmp(status, "approved") && strcmp(status, "denied") &&
 		    strcmp(status, "blocked"))
-			return fail("--status takes pending, approved, denied "
-				    "or blocked");
+			return usage_fail(
+			    "--status takes pending, approved, denied "
+			    "or blocked");
 		str_fmt(path, sizeof(path), "/v1/admin/clients%s%s",
 		    status ? "?status=" : "", status ? status : "");
 		return show(c, call(c, "GET", path, NULL), "clients", cols);
 	}
 	if (argc == 2 && strcmp(argv[0], "show") == 0) {
 		if (!pki_client_id_valid(argv[1]))
-			return fail("'%s' is not a client id", argv[1]);
+			return usage_fail("'%s' is not a client id", argv[1]);
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s", argv[1]);
 		return show(c, call(c, "GET", path, NULL), NULL, NULL);
 	}
 	if (argc >= 2 && (strcmp(argv[0], "approve") == 0 ||
 			     strcmp(argv[0], "deny") == 0)) {
+		/* A mistyped id refuses the batch before any is changed. */
+		for (i = 1; i < argc; i++)
+			if (!pki_client_id_valid(argv[i]))
+				return usage_fail("'%s' is not a client id",
+						  argv[i]);
 		for (i = 1; i < argc; i++) {
 			json_t *o;
 
-			if (!pki_client_id_valid(argv[i])) {
-				rc = fail("'%s' is not a client id", argv[i]);
-				continue;
-			}
 			str_fmt(path, sizeof(path), "/v1/admin/clients/%s/%s",
 			    argv[i], argv[0]);
 			o = call(c, "POST", path, json_object());
@@ -328,11 +352,12 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 			    json_string(argv[3]));
 		else if (argc != 2) {
 			json_decref(body);
-			return fail("usage: clients block ID [--reason TEXT]");
+			return usage_fail(
+			    "usage: clients block ID [--reason TEXT]");
 		}
 		if (!pki_client_id_valid(argv[1])) {
 			json_decref(body);
-			return fail("'%s' is not a client id", argv[1]);
+			return usage_fail("'%s' is not a client id", argv[1]);
 		}
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/block",
 		    argv[1]);
@@ -348,8 +373,9 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 					       argv[2], "kind", kind)),
 			    NULL, NULL);
 		if (argc != 3 || !pki_client_id_valid(argv[1]))
-			return fail("usage: clients notify ID|--collection C "
-				    "policy|renew");
+			return usage_fail(
+			    "usage: clients notify ID|--collection C "
+			    "policy|renew");
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/notify",
 		    argv[1]);
 		return show(c, call(c, "POST", path,
@@ -360,7 +386,7 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 		char *eq = strchr(argv[2], '=');
 
 		if (!pki_client_id_valid(argv[1]) || eq == NULL)
-			return fail("usage: clients tag ID KEY=VALUE");
+			return usage_fail("usage: clients tag ID KEY=VALUE");
 		*eq = '\0';
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/tags",
 		    argv[1]);
@@ -372,14 +398,15 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 	if (argc == 2 && (strcmp(argv[0], "unblock") == 0 ||
 			     strcmp(argv[0], "renew") == 0)) {
 		if (!pki_client_id_valid(argv[1]))
-			return fail("'%s' is not a client id", argv[1]);
+			return usage_fail("'%s' is not a client id", argv[1]);
 		str_fmt(path, sizeof(path), "/v1/admin/clients/%s/%s", argv[1],
 		    argv[0]);
 		return show(c, call(c, "POST", path, json_object()), NULL,
 		    NULL);
 	}
-	return fail("usage: clients list|show ID|approve ID...|deny ID...|"
-		    "block ID|unblock ID|renew ID");
+	return usage_fail(
+	    "usage: clients list|show ID|approve ID...|deny ID...|"
+	    "block ID|unblock ID|renew ID");
 }
 
 static int
@@ -404,14 +431,15 @@ cmd_certs(struct ctl *c, int argc, char **argv)
 			    i + 1 < argc)
 				within = argv[++i];
 			else
-				return fail("certs list: unknown option '%s'",
-				    argv[i]);
+				return usage_fail(
+				    "certs list: unknown option '%s'", argv[i]);
 		}
 		if (client && !pki_client_id_valid(client))
-			return fail("'%s' is not a client id", client);
+			return usage_fail("'%s' is not a client id", client);
 		if (within && (parse_duration(within, &secs) < 0 || secs <= 0))
-			return fail("--expiring-within takes a duration like "
-				    "30d");
+			return usage_fail(
+			    "--expiring-within takes a duration like "
+			    "30d");
 		str_fmt(q, sizeof(q), "%s%s%s%s%s", client ? "client=" : "",
 		    client ? client : "", client && within ? "&" : "",
 		    within ? "expiring_within=" : "", within ? within : "");
@@ -438,16 +466,18 @@ cmd_certs(struct ctl *c, int argc, char **argv)
 				    json_string(argv[++i]));
 			else {
 				json_decref(body);
-				return fail("certs revoke: unknown option "
-					    "'%s'",
+				return usage_fail(
+				    "certs revoke: unknown option "
+				    "'%s'",
 				    argv[i]);
 			}
 		}
 		return show(c, call(c, "POST", "/v1/admin/certs/revoke", body),
 		    NULL, NULL);
 	}
-	return fail("usage: certs list [--client ID] [--expiring-within D] | "
-		    "certs revoke SERIAL|--client ID [--reason R]");
+	return usage_fail(
+	    "usage: certs list [--client ID] [--expiring-within D] | "
+	    "certs revoke SERIAL|--client ID [--reason R]");
 }
 
 static void
@@ -487,22 +517,23 @@ cmd_inventory(struct ctl *c, int argc, char **argv)
 	int i;
 
 	if (argc < 2 || strcmp(argv[0], "show") != 0)
-		return fail("usage: inventory show ID [--class C] [--history N]");
+		return usage_fail(
+		    "usage: inventory show ID [--class C] [--history N]");
 	if (!pki_client_id_valid(argv[1]))
-		return fail("'%s' is not a client id", argv[1]);
+		return usage_fail("'%s' is not a client id", argv[1]);
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--class") == 0 && i + 1 < argc)
 			cls = argv[++i];
 		else if (strcmp(argv[i], "--history") == 0 && i + 1 < argc)
 			hist = argv[++i];
 		else
-			return fail("inventory show: unknown option '%s'",
-			    argv[i]);
+			return usage_fail("inventory show: unknown option '%s'",
+					  argv[i]);
 	}
 	if (cls && strspn(cls, "abcdefghijklmnopqrstuvwxyz") != strlen(cls))
-		return fail("'%s' is not an inventory class", cls);
+		return usage_fail("'%s' is not an inventory class", cls);
 	if (hist && strspn(hist, "0123456789") != strlen(hist))
-		return fail("--history takes a number");
+		return usage_fail("--history takes a number");
 	str_fmt(path, sizeof(path), "/v1/admin/clients/%s/inventory?%s%s%s%s",
 	    argv[1], cls ? "class=" : "", cls ? cls : "",
 	    hist ? "&history=" : "", hist ? hist : "");
@@ -555,31 +586,36 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			int64_t v;
 
 			if (i + 1 >= argc)
-				return fail("status list: '%s' needs a value",
-				    argv[i]);
+				return usage_fail(
+				    "status list: '%s' needs a value", argv[i]);
 			if (strcmp(argv[i], "--client") == 0) {
 				if (!pki_client_id_valid(argv[i + 1]))
-					return fail("'%s' is not a client id",
+					return usage_fail(
+					    "'%s' is not a client id",
 					    argv[i + 1]);
 				k = "client";
 			} else if (strcmp(argv[i], "--since") == 0) {
 				if (parse_duration(argv[i + 1], &v) < 0)
-					return fail("--since takes a duration "
-						    "like 1h");
+					return usage_fail(
+					    "--since takes a duration "
+					    "like 1h");
 				k = "since";
 			} else if (strcmp(argv[i], "--severity") == 0) {
 				if (strcmp(argv[i + 1], "info") &&
 				    strcmp(argv[i + 1], "warning") &&
 				    strcmp(argv[i + 1], "error"))
-					return fail("--severity takes info, "
-						    "warning or error");
+					return usage_fail(
+					    "--severity takes info, "
+					    "warning or error");
 				k = "severity";
 			} else if (strcmp(argv[i], "--limit") == 0) {
 				if (parse_int64(argv[i + 1], 1, 100000, &v) < 0)
-					return fail("--limit takes 1 to 100000");
+					return usage_fail(
+					    "--limit takes 1 to 100000");
 				k = "limit";
 			} else
-				return fail("status list: unknown option '%s'",
+				return usage_fail(
+				    "status list: unknown option '%s'",
 				    argv[i]);
 			str_fmt(q + off, sizeof(q) - off, "%s%s=%s",
 			    off ? "&" : "", k, argv[i + 1]);
@@ -597,7 +633,8 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			    "rules", rcols);
 		if (strcmp(argv[1], "delete") == 0 && argc == 3) {
 			if (strspn(argv[2], "0123456789") != strlen(argv[2]))
-				return fail("'%s' is not a rule id", argv[2]);
+				return usage_fail("'%s' is not a rule id",
+						  argv[2]);
 			str_fmt(path, sizeof(path),
 			    "/v1/admin/status/rules/%s", argv[2]);
 			return show(c, call(c, "DELETE", path, NULL), NULL,
@@ -610,15 +647,16 @@ cmd_status(struct ctl *c, int argc, char **argv)
 			for (i = 2; i < argc; i++) {
 				if (i + 1 >= argc) {
 					json_decref(body);
-					return fail("'%s' needs a value",
-					    argv[i]);
+					return usage_fail("'%s' needs a value",
+							  argv[i]);
 				}
 				if (strcmp(argv[i], "--message-id") == 0) {
 					if (parse_int64(argv[i + 1], 0,
 						2147483647, &mid) < 0) {
 						json_decref(body);
-						return fail("--message-id takes "
-							    "a number");
+						return usage_fail(
+						    "--message-id takes "
+						    "a number");
 					}
 					json_object_set_new(body, "message_id",
 					    json_integer(mid));
@@ -630,23 +668,25 @@ cmd_status(struct ctl *c, int argc, char **argv)
 					    json_string(argv[i + 1]));
 				else {
 					json_decref(body);
-					return fail("status rules add: unknown "
-						    "option '%s'",
+					return usage_fail(
+					    "status rules add: unknown "
+					    "option '%s'",
 					    argv[i]);
 				}
 				i++;
 			}
 			if (mid < 0) {
 				json_decref(body);
-				return fail("status rules add needs "
-					    "--message-id N");
+				return usage_fail("status rules add needs "
+						  "--message-id N");
 			}
 			return show(c, call(c, "POST", "/v1/admin/status/rules",
 					   body),
 			    NULL, NULL);
 		}
 	}
-	return fail("usage: status list [...] | status rules add|list|delete");
+	return usage_fail(
+	    "usage: status list [...] | status rules add|list|delete");
 }
 
 static int
@@ -664,7 +704,7 @@ cmd_tasks(struct ctl *c, int argc, char **argv)
 		    cols);
 	if (argc >= 2 && strspn(argv[1], "abcdefghijklmnopqrstuvwxyz_") !=
 			     strlen(argv[1]))
-		return fail("'%s' is not a task name", argv[1]);
+		return usage_fail("'%s' is not a task name", argv[1]);
 	if (argc == 2 && strcmp(argv[0], "run") == 0) {
 		str_fmt(path, sizeof(path), "/v1/admin/tasks/%s/run", argv[1]);
 		return show(c, call(c, "POST", path, json_object()), NULL,
@@ -679,8 +719,8 @@ cmd_tasks(struct ctl *c, int argc, char **argv)
 			    i + 1 < argc) {
 				if (parse_duration(argv[++i], &secs) < 0) {
 					json_decref(body);
-					return fail("--retention takes a "
-						    "duration like 30d");
+					return usage_fail("--retention takes a "
+							  "duration like 30d");
 				}
 				json_object_set_new(body, "retention",
 				    json_integer(secs));
@@ -692,15 +732,15 @@ cmd_tasks(struct ctl *c, int argc, char **argv)
 				    json_true());
 			else {
 				json_decref(body);
-				return fail("tasks set: unknown option '%s'",
-				    argv[i]);
+				return usage_fail(
+				    "tasks set: unknown option '%s'", argv[i]);
 			}
 		}
 		str_fmt(path, sizeof(path), "/v1/admin/tasks/%s", argv[1]);
 		return show(c, call(c, "POST", path, body), "tasks", cols);
 	}
-	return fail("usage: tasks list | tasks run NAME | tasks set NAME "
-		    "[--retention D] [--disable|--enable]");
+	return usage_fail("usage: tasks list | tasks run NAME | tasks set NAME "
+			  "[--retention D] [--disable|--enable]");
 }
 
 static json_t *
@@ -771,7 +811,8 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 			}
 			if (i + 1 >= argc) {
 				json_decref(body);
-				return fail("'%s' needs a value", argv[i]);
+				return usage_fail("'%s' needs a value",
+						  argv[i]);
 			}
 			if (strcmp(argv[i], "--limit") == 0) {
 				json_object_set_new(body, "limit",
@@ -783,8 +824,9 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 					break;
 			if (k == 4) {
 				json_decref(body);
-				return fail("collections add: unknown option "
-					    "'%s'",
+				return usage_fail(
+				    "collections add: unknown option "
+				    "'%s'",
 				    argv[i]);
 			}
 			if (json_object_get(body, lists[k][1]) == NULL)
@@ -825,7 +867,7 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 		char *e = curl_escape_name(argv[1], enc, sizeof(enc));
 
 		if (e == NULL)
-			return fail("collection name too long");
+			return usage_fail("collection name too long");
 		str_fmt(path, sizeof(path),
 		    "/v1/admin/collections/members?name=%s", enc);
 		return show(c, call(c, "GET", path, NULL), "members", mcols);
@@ -834,8 +876,8 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 		return show(c, call(c, "POST", "/v1/admin/collections/delete",
 				   json_pack("{s:s}", "name", argv[1])),
 		    NULL, NULL);
-	return fail("usage: collections add|list|show NAME|members NAME|"
-		    "delete NAME|evaluate");
+	return usage_fail("usage: collections add|list|show NAME|members NAME|"
+			  "delete NAME|evaluate");
 }
 
 static int
@@ -847,13 +889,14 @@ cmd_settings(struct ctl *c, int argc, char **argv)
 	if (argc >= 1 && strcmp(argv[0], "show") == 0) {
 		if (argc == 3 && strcmp(argv[1], "--client") == 0) {
 			if (!pki_client_id_valid(argv[2]))
-				return fail("'%s' is not a client id", argv[2]);
+				return usage_fail("'%s' is not a client id",
+						  argv[2]);
 			str_fmt(path, sizeof(path),
 			    "/v1/admin/settings?client=%s", argv[2]);
 		} else if (argc == 1) {
 			str_copy(path, sizeof(path), "/v1/admin/settings");
 		} else {
-			return fail("usage: settings show [--client ID]");
+			return usage_fail("usage: settings show [--client ID]");
 		}
 		return show(c, call(c, "GET", path, NULL), NULL, NULL);
 	}
@@ -865,7 +908,8 @@ cmd_settings(struct ctl *c, int argc, char **argv)
 		for (i = 2; i < argc; i++) {
 			if (i + 1 >= argc) {
 				json_decref(body);
-				return fail("'%s' needs a value", argv[i]);
+				return usage_fail("'%s' needs a value",
+						  argv[i]);
 			}
 			if (strcmp(argv[i], "--collection") == 0)
 				json_object_set_new(body, "collection",
@@ -874,8 +918,9 @@ cmd_settings(struct ctl *c, int argc, char **argv)
 				if (parse_int64(argv[++i], 1, 1000000, &prio) <
 				    0) {
 					json_decref(body);
-					return fail("--priority takes 1 to "
-						    "1000000");
+					return usage_fail(
+					    "--priority takes 1 to "
+					    "1000000");
 				}
 				json_object_set_new(body, "priority",
 				    json_integer(prio));
@@ -884,15 +929,17 @@ cmd_settings(struct ctl *c, int argc, char **argv)
 
 				if (eq == NULL) {
 					json_decref(body);
-					return fail("--set takes KEY=VALUE");
+					return usage_fail(
+					    "--set takes KEY=VALUE");
 				}
 				*eq = '\0';
 				json_object_set_new(json_object_get(body, "set"),
 				    argv[i], json_string(eq + 1));
 			} else {
 				json_decref(body);
-				return fail("settings custom add: unknown "
-					    "option '%s'",
+				return usage_fail(
+				    "settings custom add: unknown "
+				    "option '%s'",
 				    argv[i]);
 			}
 		}
@@ -900,8 +947,9 @@ cmd_settings(struct ctl *c, int argc, char **argv)
 				   body),
 		    NULL, NULL);
 	}
-	return fail("usage: settings show [--client ID] | settings custom add "
-		    "--collection C --priority N --set KEY=VALUE...");
+	return usage_fail(
+	    "usage: settings show [--client ID] | settings custom add "
+	    "--collection C --priority N --set KEY=VALUE...");
 }
 
 static int
@@ -912,7 +960,7 @@ cmd_report(struct ctl *c, int argc, char **argv)
 		    NULL, NULL);
 	if (argc >= 1 && strcmp(argv[0], "windows") == 0)
 		return cmd_report_windows(c, argc - 1, argv + 1);
-	return fail("usage: report health | report windows [--at TIME]");
+	return usage_fail("usage: report health | report windows [--at TIME]");
 }
 
 static int
@@ -942,8 +990,9 @@ cmd_site(struct ctl *c, int argc, char **argv)
 			} else {
 				json_decref(body);
 				json_decref(doms);
-				return fail("site set-approval: unknown option "
-					    "'%s'",
+				return usage_fail(
+				    "site set-approval: unknown option "
+				    "'%s'",
 				    argv[i]);
 			}
 		}
@@ -955,8 +1004,9 @@ cmd_site(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "stewardctl: WARNING: %s\n", w);
 		return show(c, o, NULL, NULL);
 	}
-	return fail("usage: site show|set-approval MODE [--trusted-domain "
-		    "S]...");
+	return usage_fail(
+	    "usage: site show|set-approval MODE [--trusted-domain "
+	    "S]...");
 }
 
 static int
@@ -970,12 +1020,12 @@ cmd_audit(struct ctl *c, int argc, char **argv)
 	int64_t limit = 100;
 
 	if (argc < 1 || strcmp(argv[0], "list") != 0)
-		return fail("usage: audit list [--limit N]");
+		return usage_fail("usage: audit list [--limit N]");
 	if (argc == 3 && strcmp(argv[1], "--limit") == 0) {
 		if (parse_int64(argv[2], 1, 10000, &limit) < 0)
-			return fail("--limit takes 1 to 10000");
+			return usage_fail("--limit takes 1 to 10000");
 	} else if (argc != 1) {
-		return fail("usage: audit list [--limit N]");
+		return usage_fail("usage: audit list [--limit N]");
 	}
 	str_fmt(path, sizeof(path), "/v1/admin/audit?limit=%lld",
 	    (long long)limit);

@@ -64,7 +64,7 @@ ok "TLS 1.2 and certificates from other CAs are refused in the handshake"
 expect_exit 1 ctl clients show 0123456789abcdef0123456789abcdef
 expect_in "no client"
 [ "$(echo "$OUT" | wc -l)" -eq 1 ] || fail "ctl error is not one line: $OUT"
-expect_exit 1 ctl clients show nope
+expect_exit 2 ctl clients show nope
 expect_exit 2 ctl
 expect_exit 1 "$BIN/stewardctl" --server "$URL" --cred "$TMP/missing.pem" site show
 expect_exit 0 "$BIN/stewardctl" --server "$URL" --cred "$SITE/admin/admin.pem" --json site show
@@ -89,6 +89,15 @@ one_line "$BIN/stewardctl" --dri "$SITE" clients list
 expect_in "unknown option '--dri'"
 one_line "$BIN/stewardctl" --dir
 expect_in "--dir needs a value"
+one_line ctl clients list --bogus
+expect_in "clients list: unknown option '--bogus'"
+one_line ctl token create --uses many
+expect_in "--uses takes"
+one_line ctl clients show nope
+expect_in "'nope' is not a client id"
+# A batch with a mistyped id is refused whole: no request for the good one.
+one_line ctl clients approve 0123456789abcdef0123456789abcdef nope
+expect_in "'nope' is not a client id"
 one_line "$BIN/stewardd" rnu --dir "$TMP/nosite"
 expect_in "unknown command 'rnu'"
 one_line "$BIN/stewardd" check --dir "$SITE" --approval all
@@ -98,4 +107,4 @@ expect_in "unknown command 'rnu'"
 one_line agent run --state "$TMP/noagent" --onse
 expect_in "unknown option '--onse' for run"
 [ ! -e "$TMP/noagent" ] && [ ! -e "$TMP/nosite" ] || fail "a refused command line made a directory"
-ok "an unknown command or option is refused in one line with exit 2, and nothing is made"
+ok "a mistyped command, option or argument is refused in one line with exit 2, and nothing is made"

@@ -23,7 +23,7 @@ expect_in "server"
 expect_exit 0 ctl certs list --client "$ID1" --json
 expect_in "\"serial\": \"$S1\""
 echo "$OUT" | grep -q "$ID2" && fail "certs list --client shows another client"
-expect_exit 1 ctl certs list --expiring-within soon
+expect_exit 2 ctl certs list --expiring-within soon
 ok "certs list, filtered by client, table and JSON"
 
 crl_number() {
