@@ -44,6 +44,7 @@
 #include "crypto/pki.h"
 #include "hist.h"
 #include "proto/discovery.h"
+#include "resp.h"
 
 #define IDS_MAX 100000
 #define HEADER_MAX 16384
@@ -88,7 +89,7 @@ struct conn {
 	struct worker *w;
 	struct bufferevent *bev;
 	SSL_CTX *ctx;
-	char etag[128];
+	char etag[RESP_ETAG_MAX];
 	struct timespec sent;
 	int busy;
 	SSL_SESSION *session; /* the ticket to resume with (resume) */
@@ -465,52 +466,20 @@ conn_fail(struct conn *c, enum err_kind k)
 		conn_start(c);
 }
 
-/* Parses one response header block; sets status, body length, ETag. */
+/* Takes in one answer's head: its status, body framing and ETag (a
+ * head without one keeps the ETag the connection had). */
 static int
 parse_head(struct conn *c, const char *h, size_t len)
 {
-	const char *line = h, *end = h + len, *nl;
-	long long clen = -1;
-	int chunked = 0;
+	struct resp_head r;
 
-	if (len < 12 || strncmp(h, "HTTP/1.1 ", 9) != 0)
+	if (resp_parse_head(h, len, &r) < 0)
 		return -1;
-	c->status = strtoll(h + 9, NULL, 10);
-	while (line < end && (nl = memchr(line, '\n', (size_t)(end - line)))) {
-		size_t n = (size_t)(nl - line);
-
-		if (n > 16 && strncasecmp(line, "Content-Length:", 15) == 0)
-			clen = strtoll(line + 15, NULL, 10);
-		else if (n > 18 &&
-		    strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
-		    strstr(line, "chunked") != NULL && strstr(line, "chunked") < nl)
-			chunked = 1;
-		else if (n > 6 && strncasecmp(line, "ETag:", 5) == 0) {
-			const char *v = line + 5;
-			size_t vl;
-
-			while (*v == ' ')
-				v++;
-			vl = (size_t)(nl - v);
-			while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
-				vl--;
-			if (vl < sizeof(c->etag)) {
-				memcpy(c->etag, v, vl);
-				c->etag[vl] = '\0';
-			}
-		}
-		line = nl + 1;
-	}
-	if (c->status == 304 || c->status == 204)
-		clen = 0;
-	c->chunked = 0;
-	if (clen < 0 && chunked) {
-		c->chunked = 1; /* sizes come with each chunk */
-		clen = 0;
-	}
-	if (clen < 0)
-		return -1; /* neither a length nor chunks */
-	c->body_left = (size_t)clen;
+	c->status = r.status;
+	if (r.etag[0] != '\0')
+		memcpy(c->etag, r.etag, sizeof(c->etag));
+	c->chunked = r.length < 0; /* sizes come with each chunk */
+	c->body_left = c->chunked ? 0 : (size_t)r.length;
 	return 0;
 }
 
@@ -521,8 +490,8 @@ read_chunks(struct conn *c, struct evbuffer *in)
 {
 	for (;;) {
 		size_t have = evbuffer_get_length(in), n;
-		char line[32], *end;
-		unsigned long long size;
+		char line[32];
+		long long size;
 		struct evbuffer_ptr p;
 
 		if (c->body_left > 0) {
@@ -553,9 +522,7 @@ read_chunks(struct conn *c, struct evbuffer *in)
 		if ((size_t)p.pos >= sizeof(line))
 			return -1;
 		evbuffer_remove(in, line, (size_t)p.pos + 2);
-		line[p.pos] = '\0';
-		size = strtoull(line, &end, 16);
-		if (end == line || size > (1ULL << 30))
+		if ((size = resp_chunk_size(line, (size_t)p.pos)) < 0)
 			return -1;
 		if (size == 0) {
 			/* The last chunk; no trailers expected. */
