@@ -273,22 +273,13 @@ poll_once(struct agent_state *s)
 	return rc;
 }
 
-static int64_t
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 agent_enroll(const struct enroll_opts *o)
 {
 	struct agent_state s;
 	struct token t;
 	char err[ERRMSG_MAX];
-	int64_t deadline = mono_now() + (int64_t)o->wait_secs * 1000;
+	int64_t deadline = mono_ms() + (int64_t)o->wait_secs * 1000;
 	int rc;
 
 	if (dir_make(o->state_dir, 0700, err) < 0 ||
@@ -327,7 +318,7 @@ agent_enroll(const struct enroll_opts *o)
 		    o->state_dir);
 		return AGENT_EXIT_USAGE;
 	}
-	while (rc == AGENT_EXIT_PENDING && mono_now() < deadline) {
+	while (rc == AGENT_EXIT_PENDING && mono_ms() < deadline) {
 		/* Poll gently: once a second is enough for an admin's click. */
 		usleep(1000 * 1000);
 		rc = poll_once(&s);

@@ -300,15 +300,6 @@ httpc_global_init(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 parse_url(const char *url, struct target *t)
 {

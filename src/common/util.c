@@ -524,6 +524,15 @@ mono_secs(void)
 	return (int64_t)ts.tv_sec;
 }
 
+int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void
 time_iso(int64_t t, char *out, size_t size)
 {

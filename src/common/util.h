@@ -75,8 +75,9 @@ int dir_make(const char *path, mode_t mode, char *err);
 int fd_io_full(int fd, void *buf, size_t len, int writing);
 
 int64_t now_unix(void);
-/* Seconds of the monotonic clock. */
+/* Seconds, and milliseconds, of the monotonic clock. */
 int64_t mono_secs(void);
+int64_t mono_ms(void);
 /* ISO-8601 UTC "2026-01-02T03:04:05Z" into out (>= 21 bytes). */
 void time_iso(int64_t t, char *out, size_t size);
 

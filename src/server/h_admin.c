@@ -234,7 +234,7 @@ h_admin_client_approve(struct request *r)
 		return;
 	}
 	free(cert);
-	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
+	if (revoked > 0 && server_revocations_added(r->srv, r->db, err) < 0)
 		log_err("%s", err);
 	if (collections_evaluate_device(r->db, id, err) < 0)
 		log_err("collections of %s: %s", id, err);

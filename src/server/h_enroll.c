@@ -219,7 +219,7 @@ h_enroll(struct request *r)
 		reply_error(r, 500, "%s", err);
 		goto out;
 	}
-	if (revoked > 0 && server_revocations_changed(r->srv, r->db, err) < 0)
+	if (revoked > 0 && server_revocations_added(r->srv, r->db, err) < 0)
 		log_err("%s", err);
 	if (source != NULL &&
 	    collections_evaluate_device(r->db, final_id, err) < 0)

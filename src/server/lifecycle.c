@@ -120,7 +120,7 @@ cert_first_use(struct server *srv, struct db *db, const char *client_id,
 		log_info("client %s now uses certificate %s; %d older "
 			 "certificate(s) revoked as superseded",
 		    client_id, serial, n);
-		if (server_revocations_changed(srv, db, err) < 0)
+		if (server_revocations_added(srv, db, err) < 0)
 			log_err("%s", err);
 	}
 	return 0;

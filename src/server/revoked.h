@@ -1,5 +1,6 @@
 /* revoked.h - the set of revoked certificate serials the TLS layer checks
- * during every handshake; rebuilt from the database after each change. */
+ * during every handshake; brought up to date from the database after each
+ * change. */
 #ifndef STEWARD_REVOKED_H
 #define STEWARD_REVOKED_H
 
@@ -25,12 +26,18 @@ struct revoked_set {
 	pthread_rwlock_t lock;
 	struct revoked_entry *v; /* sorted by serial */
 	size_t n;
+	pthread_mutex_t update_lock; /* one writer at a time; guards since */
+	int64_t since; /* the latest revocation time read */
 };
 
 void revoked_init(struct revoked_set *s);
 void revoked_free(struct revoked_set *s);
 /* Replaces the set with every revoked certificate of the database. */
 int revoked_reload(struct revoked_set *s, struct db *db, char *err);
+/* Adds the certificates revoked since the last reload or update: reads
+ * only those (a revocation is never taken back), so a revocation costs a
+ * copy of the set, not a read of every revoked certificate. */
+int revoked_update(struct revoked_set *s, struct db *db, char *err);
 /* O(log n) under a read lock; safe from any worker thread. */
 enum revoked_state revoked_check(struct revoked_set *s, const char *serial);
 

@@ -641,12 +641,8 @@ dispatch(struct evhttp_request *req, void *arg)
 		return;
 	if (r.route->limited) {
 		/* Before the body is parsed: a flood costs a table lookup. */
-		struct timespec ts;
-		int64_t wait;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		wait = ratelimit_check(&w->srv->status_rl, r.peer->id,
-		    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		int64_t wait = ratelimit_check(&w->srv->status_rl, r.peer->id,
+		    mono_ms());
 		if (wait > 0 && conn_tarpit(&r) == 0)
 			return;
 		if (wait > 0) {

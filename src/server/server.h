@@ -42,13 +42,20 @@ struct server {
 	size_t crl_len;
 	char crl_etag[PKI_ETAG_HEX + 2]; /* pki_crl_etag() in quotes */
 	int64_t crl_issued;
+	pthread_mutex_t crl_issue_lock; /* one CRL issued at a time: numbers
+					 * in order, each from the database
+					 * as it was then; guards
+					 * crl_issued_ms */
+	int64_t crl_issued_ms; /* monotonic */
+	int crl_pending;       /* atomic: a revocation no CRL holds yet */
 	struct revoked_set revoked;
 	struct ratelimit status_rl; /* POST /v1/status and /v1/health */
 	X509 *tls_cert; /* the MP certificate, for expiry warnings */
 	pthread_t tasks_thread;
 	struct event_base *tasks_base;
 	struct db *tasks_db;
-	struct event *crl_ev, *expiry_ev, *retention_ev, *collections_ev;
+	struct event *crl_ev, *crl_soon_ev, *expiry_ev, *retention_ev,
+	    *collections_ev;
 };
 
 /* A message from any thread to one worker's loop. */
@@ -172,8 +179,16 @@ int server_run(const struct site_config *cfg, const char *listen_override);
 /* Regenerates the CRL through the signer and caches it. */
 int server_refresh_crl(struct server *srv, struct db *db, char *err);
 /* After a committed revocation: reload the handshake's revoked set and
- * re-issue the CRL. */
+ * re-issue the CRL at once (an administrator's revocation or block). */
 int server_revocations_changed(struct server *srv, struct db *db, char *err);
+/* The same for revocations that come in bursts (certificates superseded by
+ * a renewal, a re-enrollment, an approval): the revoked set at once, the
+ * CRL at once when none was issued in the last second, else within two
+ * seconds (server_crl_catch_up). */
+int server_revocations_added(struct server *srv, struct db *db, char *err);
+/* Issues the CRL a revocation is waiting for, once a second has passed
+ * since the last one and no other is being issued. */
+int server_crl_catch_up(struct server *srv, struct db *db, char *err);
 
 /* notify.c: the connection registry and the notification channel. */
 int worker_notify_init(struct worker *w);

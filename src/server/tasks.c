@@ -37,6 +37,18 @@ on_crl_timer(evutil_socket_t fd, short what, void *arg)
 		    (long long)srv->cfg.crl_validity);
 }
 
+/* A revocation whose CRL was put off (server_revocations_added): issued
+ * within a second of its time. */
+static void
+on_crl_soon_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[ERRMSG_MAX];
+
+	if (server_crl_catch_up(srv, srv->tasks_db, err) < 0)
+		log_err("cannot issue the CRL: %s", err);
+}
+
 static void
 warn_cert(const char *what, X509 *cert, int64_t now)
 {
@@ -125,6 +137,7 @@ tasks_start(struct server *srv, char *err)
 	char path[PATH_MAX];
 	int64_t every = srv->cfg.crl_validity / 4;
 	struct timeval crl_tv, day = {EXPIRY_CHECK_SECS, 0}, minute = {60, 0};
+	struct timeval soon = {0, 250000};
 	struct timeval coll_tv = {(time_t)srv->cfg.collections_interval, 0};
 
 	if (every < 1)
@@ -141,18 +154,22 @@ tasks_start(struct server *srv, char *err)
 	if (srv->tasks_base == NULL)
 		return err_set(err, "cannot create the tasks loop");
 	srv->crl_ev = event_new(srv->tasks_base, -1, EV_PERSIST, on_crl_timer, srv);
+	srv->crl_soon_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
+	    on_crl_soon_timer, srv);
 	srv->expiry_ev = event_new(srv->tasks_base, -1, EV_PERSIST, on_expiry_timer,
 	    srv);
 	srv->retention_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
 	    on_retention_timer, srv);
 	srv->collections_ev = event_new(srv->tasks_base, -1, EV_PERSIST,
 	    on_collections_timer, srv);
-	if (srv->crl_ev == NULL || srv->expiry_ev == NULL ||
+	if (srv->crl_ev == NULL || srv->crl_soon_ev == NULL ||
+	    srv->expiry_ev == NULL ||
 	    srv->retention_ev == NULL || srv->collections_ev == NULL)
 		return err_set(err, "cannot create the task timers");
 	if (db_tasks_ensure(srv->tasks_db, err) < 0)
 		return -1;
 	event_add(srv->crl_ev, &crl_tv);
+	event_add(srv->crl_soon_ev, &soon);
 	event_add(srv->expiry_ev, &day);
 	event_add(srv->retention_ev, &minute);
 	event_add(srv->collections_ev, &coll_tv);
@@ -173,6 +190,7 @@ tasks_stop(struct server *srv)
 	event_base_loopbreak(srv->tasks_base);
 	pthread_join(srv->tasks_thread, NULL);
 	event_free(srv->crl_ev);
+	event_free(srv->crl_soon_ev);
 	event_free(srv->expiry_ev);
 	event_free(srv->retention_ev);
 	event_free(srv->collections_ev);

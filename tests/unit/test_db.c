@@ -231,6 +231,37 @@ test_revocation(void **state)
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_NO);
 	assert_int_equal(revoked_check(&set, "ffff"), REVOKED_NO);
+
+	/* Updates read what was revoked since, in the same second too. */
+	assert_int_equal(db_cert_revoke(db, "0a04", "superseded", 12, err), 1);
+	assert_int_equal(db_cert_revoked_since(db, 12, &list, &n), 0);
+	assert_int_equal(n, 3); /* 0a02, 0a03, 0a04: the second of 12 */
+	free(list);
+	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "0a02"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
+	assert_int_equal(db_cert_insert(db, "00ff", "r3", "client", "f", "hw",
+			     5000, 30, err),
+	    0);
+	assert_int_equal(db_cert_insert(db, "0b00", "r3", "client", "f", "hw",
+			     5000, 30, err),
+	    0);
+	assert_int_equal(db_cert_revoke_client(db, "r3", NULL,
+			     "privilegeWithdrawn", 40, err),
+	    2);
+	/* An update with nothing new changes nothing. */
+	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0b00"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "0a05"), REVOKED_NO);
+	assert_int_equal(set.n, 6);
+	/* Entries kept sorted: every one found, after a reload too. */
+	assert_int_equal(revoked_reload(&set, db, err), 0);
+	assert_int_equal(set.n, 6);
+	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
 	revoked_free(&set);
 	db_close(db);
 }
