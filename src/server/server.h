@@ -182,9 +182,10 @@ int server_refresh_crl(struct server *srv, struct db *db, char *err);
  * re-issue the CRL at once (an administrator's revocation or block). */
 int server_revocations_changed(struct server *srv, struct db *db, char *err);
 /* The same for revocations that come in bursts (certificates superseded by
- * a renewal, a re-enrollment, an approval): the revoked set at once, the
- * CRL at once when none was issued in the last second, else within two
- * seconds (server_crl_catch_up). */
+ * a renewal, a re-enrollment, an approval): the revoked set at once; the
+ * CRL from the tasks thread, within 250 ms when none was issued in the
+ * last second, else within 250 ms of that second's end
+ * (server_crl_catch_up). */
 int server_revocations_added(struct server *srv, struct db *db, char *err);
 /* Issues the CRL a revocation is waiting for, once a second has passed
  * since the last one and no other is being issued. */
