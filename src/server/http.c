@@ -441,7 +441,7 @@ server_crl_catch_up(struct server *srv, struct db *db, char *err)
 int
 server_revocations_changed(struct server *srv, struct db *db, char *err)
 {
-	if (revoked_reload(&srv->revoked, db, err) < 0)
+	if (revoked_update(&srv->revoked, db, err) < 0)
 		return -1;
 	return server_refresh_crl(srv, db, err);
 }
@@ -569,7 +569,8 @@ server_run(const struct site_config *cfg, const char *listen_override)
 		site_path(&srv.cfg, SITE_DB, path, sizeof(path));
 		db = db_open(path, err);
 	}
-	if (db == NULL || server_revocations_changed(&srv, db, err) < 0) {
+	if (db == NULL || revoked_reload(&srv.revoked, db, err) < 0 ||
+	    server_refresh_crl(&srv, db, err) < 0) {
 		log_err("%s", err);
 		goto out;
 	}

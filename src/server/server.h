@@ -178,7 +178,7 @@ int query_get(struct request *r, const char *key, char *out, size_t size);
 int server_run(const struct site_config *cfg, const char *listen_override);
 /* Regenerates the CRL through the signer and caches it. */
 int server_refresh_crl(struct server *srv, struct db *db, char *err);
-/* After a committed revocation: reload the handshake's revoked set and
+/* After a committed revocation: update the handshake's revoked set and
  * re-issue the CRL at once (an administrator's revocation or block). */
 int server_revocations_changed(struct server *srv, struct db *db, char *err);
 /* The same for revocations that come in bursts (certificates superseded by
