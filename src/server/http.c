@@ -375,6 +375,7 @@ crl_issue(struct server *srv, struct db *db, char *err)
 	}
 	if (count > 0 && (list = calloc(count, sizeof(*list))) == NULL) {
 		free(certs);
+		__atomic_store_n(&srv->crl_pending, 1, __ATOMIC_SEQ_CST);
 		return err_set(err, "out of memory");
 	}
 	for (i = 0; i < count; i++) {
