@@ -96,8 +96,10 @@ def main():
     out["measures"]["p4"] = p4
     agent = load("agent.json")
     enroll = load("enroll.json")
+    reenroll = load("reenroll.json")
     out["agent"] = agent
     out["enroll"] = enroll
+    out["reenroll"] = reenroll
 
     def fmt_rps(x):
         return "%.0f" % x["rps"] if x else "-"
@@ -161,6 +163,9 @@ def main():
     if enroll:
         lines.append("| enrollment: certificates issued (approval all, 8 at a time) | %.0f /s | | | %s / - | %s / - |" % (
             enroll["rps"], fmt_cpu(enroll), fmt_p99(enroll)))
+    if reenroll:
+        lines.append("| re-enrollment: %d devices enroll again, each revoking its old certificate | %.0f /s | | | %s / - | %s / - |" % (
+            reenroll["requests"], reenroll["rps"], fmt_cpu(reenroll), fmt_p99(reenroll)))
     md = "\n".join(lines) + "\n"
     mc = out["machine"]
     header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s; "

@@ -253,6 +253,18 @@ note "-- p4_catalog: steward (8 connections, full signed document and ETag poll)
 run p4_catalog steward get "$URL" /v1/policy "$SPIDS" --connections 8
 [ -f "$R/p4_agent.steward.json" ] || cost 31 p4_agent.steward "$STEWARD_RUN"
 
+# Re-enrollment: the first 2,000 hardware ids enroll again, so each
+# enrollment supersedes (revokes) a certificate, as when a lab is re-imaged.
+# Last, since it revokes identities the scenarios above use. Its cost per
+# enrollment against the fresh ones above shows whether revocations cost
+# more as they accumulate (they did: docs/performance.md).
+REENROLL=$((IDLE < 2000 ? IDLE : 2000))
+note "-- reenroll: $REENROLL devices enroll again (each supersedes a certificate)"
+TOKEN=$("$B/stewardctl" --dir "$W/site" token create --uses "$REENROLL" --ttl 1d)
+"$LG" enroll --url "$URL" --ca "$CA" --token "$TOKEN" --out "$W/ids2" \
+	--count "$REENROLL" --connections 8 --duration 3600 --server-pid "$SPIDS" \
+	--json >"$R/reenroll.json" || note "   (re-enrollment failed: $(cat "$R/reenroll.json"))"
+
 # Inventory rows ingested against a raw SQLite insert of the same rows
 # (and status messages/s, a quiet client under a flood): bench/ingest.sh
 # runs its own site, with the default rate limits.
