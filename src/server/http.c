@@ -352,10 +352,9 @@ worker_free(struct worker *w)
  * with the CRL: 43 ms a CRL at 4,800 entries). */
 #define CRL_COALESCE_MS 1000
 
-/* One CRL from the database as it is now; the caller holds
- * crl_issue_lock. */
+/* One CRL from the database as it is now, signed and cached. */
 static int
-crl_issue(struct server *srv, struct db *db, char *err)
+crl_build(struct server *srv, struct db *db, char *err)
 {
 	char num[32], etag[PKI_ETAG_HEX];
 	int64_t n = 0, now = now_unix();
@@ -365,17 +364,10 @@ crl_issue(struct server *srv, struct db *db, char *err)
 	size_t len, count, i;
 	int r;
 
-	/* Cleared before the database is read: a revocation committed
-	 * after the read sets it again. */
-	__atomic_store_n(&srv->crl_pending, 0, __ATOMIC_SEQ_CST);
-	srv->crl_issued_ms = mono_ms();
-	if (db_cert_revoked_list(db, now, &certs, &count) < 0) {
-		__atomic_store_n(&srv->crl_pending, 1, __ATOMIC_SEQ_CST);
+	if (db_cert_revoked_list(db, now, &certs, &count) < 0)
 		return err_set(err, "cannot read revoked certificates");
-	}
 	if (count > 0 && (list = calloc(count, sizeof(*list))) == NULL) {
 		free(certs);
-		__atomic_store_n(&srv->crl_pending, 1, __ATOMIC_SEQ_CST);
 		return err_set(err, "out of memory");
 	}
 	for (i = 0; i < count; i++) {
@@ -394,10 +386,10 @@ crl_issue(struct server *srv, struct db *db, char *err)
 	    srv->cfg.crl_validity, &der, &len, err);
 	free(list);
 	str_fmt(num, sizeof(num), "%lld", (long long)n);
-	if (r < 0 || db_setting_set(db, "crl_number", num, err) < 0) {
-		if (r == 0)
-			free(der);
-		__atomic_store_n(&srv->crl_pending, 1, __ATOMIC_SEQ_CST);
+	if (r < 0)
+		return -1;
+	if (db_setting_set(db, "crl_number", num, err) < 0) {
+		free(der);
 		return -1;
 	}
 	pki_crl_etag(der, len, etag);
@@ -409,6 +401,21 @@ crl_issue(struct server *srv, struct db *db, char *err)
 	srv->crl_issued = now;
 	pthread_mutex_unlock(&srv->crl_lock);
 	return 0;
+}
+
+/* crl_build, the caller holding crl_issue_lock; a CRL that fails stays
+ * pending, for the tasks thread to try again a second later. */
+static int
+crl_issue(struct server *srv, struct db *db, char *err)
+{
+	/* Cleared before the database is read: a revocation committed
+	 * after the read sets it again. */
+	__atomic_store_n(&srv->crl_pending, 0, __ATOMIC_SEQ_CST);
+	srv->crl_issued_ms = mono_ms();
+	if (crl_build(srv, db, err) == 0)
+		return 0;
+	__atomic_store_n(&srv->crl_pending, 1, __ATOMIC_SEQ_CST);
+	return -1;
 }
 
 int
@@ -570,7 +577,7 @@ server_run(const struct site_config *cfg, const char *listen_override)
 		site_path(&srv.cfg, SITE_DB, path, sizeof(path));
 		db = db_open(path, err);
 	}
-	if (db == NULL || revoked_reload(&srv.revoked, db, err) < 0 ||
+	if (db == NULL || revoked_update(&srv.revoked, db, err) < 0 ||
 	    server_refresh_crl(&srv, db, err) < 0) {
 		log_err("%s", err);
 		goto out;

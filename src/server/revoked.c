@@ -34,105 +34,24 @@ cmp_entry(const void *a, const void *b)
 	    ((const struct revoked_entry *)b)->serial);
 }
 
-static int
-entry_state(const struct db_cert *c)
-{
-	return strcmp(c->revoke_reason, REVOKED_REASON_BLOCK) == 0
-	    ? REVOKED_BLOCK
-	    : REVOKED_YES;
-}
-
-/* Swaps in v (n entries); the caller holds update_lock. */
-static void
-install(struct revoked_set *s, struct revoked_entry *v, size_t n)
-{
-	struct revoked_entry *old;
-
-	pthread_rwlock_wrlock(&s->lock);
-	old = s->v;
-	s->v = v;
-	s->n = n;
-	pthread_rwlock_unlock(&s->lock);
-	free(old);
-}
-
-/* The entries of the rows, sorted, a serial once (its last state). */
-static struct revoked_entry *
-entries_of(const struct db_cert *list, size_t n, size_t *count)
-{
-	struct revoked_entry *v = calloc(n ? n : 1, sizeof(*v));
-	size_t i, k = 0;
-
-	if (v == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		str_copy(v[i].serial, sizeof(v[i].serial), list[i].serial);
-		v[i].state = entry_state(&list[i]);
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), cmp_entry);
-	for (i = 0; i < n; i++)
-		if (k == 0 || strcmp(v[k - 1].serial, v[i].serial) != 0)
-			v[k++] = v[i];
-		else
-			v[k - 1] = v[i];
-	*count = k;
-	return v;
-}
-
-static int64_t
-latest(const struct db_cert *list, size_t n, int64_t since)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (list[i].revoked_at > since)
-			since = list[i].revoked_at;
-	return since;
-}
-
-int
-revoked_reload(struct revoked_set *s, struct db *db, char *err)
-{
-	struct db_cert *list;
-	struct revoked_entry *v;
-	size_t n, count;
-
-	/* Expired certificates fail the handshake anyway; keep them all the
-	 * same, a clock can be wrong. */
-	pthread_mutex_lock(&s->update_lock);
-	if (db_cert_revoked_since(db, 0, &list, &n) < 0) {
-		pthread_mutex_unlock(&s->update_lock);
-		return err_set(err, "cannot read revoked certificates");
-	}
-	if ((v = entries_of(list, n, &count)) == NULL) {
-		free(list);
-		pthread_mutex_unlock(&s->update_lock);
-		return err_set(err, "out of memory");
-	}
-	s->since = latest(list, n, 0);
-	free(list);
-	install(s, v, count);
-	pthread_mutex_unlock(&s->update_lock);
-	return 0;
-}
-
 int
 revoked_update(struct revoked_set *s, struct db *db, char *err)
 {
 	struct db_cert *list;
-	struct revoked_entry *add, *v;
-	size_t n, nadd, i = 0, j = 0, k = 0;
+	struct revoked_entry *add, *v, *old;
+	size_t n, i = 0, j = 0, k = 0;
 
 	pthread_mutex_lock(&s->update_lock);
 	/* From the latest second read, again: a revocation later in that
-	 * second is not missed, and one read twice changes nothing. */
+	 * second is not missed, and one read twice changes nothing. Expired
+	 * certificates fail the handshake anyway; they are kept all the
+	 * same, a clock can be wrong. */
 	if (db_cert_revoked_since(db, s->since, &list, &n) < 0) {
 		pthread_mutex_unlock(&s->update_lock);
 		return err_set(err, "cannot read revoked certificates");
 	}
-	add = entries_of(list, n, &nadd);
-	v = calloc(s->n + nadd + 1, sizeof(*v));
+	add = calloc(n + 1, sizeof(*add));
+	v = calloc(s->n + n + 1, sizeof(*v));
 	if (add == NULL || v == NULL) {
 		free(add);
 		free(v);
@@ -140,26 +59,42 @@ revoked_update(struct revoked_set *s, struct db *db, char *err)
 		pthread_mutex_unlock(&s->update_lock);
 		return err_set(err, "out of memory");
 	}
-	/* Both sorted: merged, a serial in both taking its new state. Only
-	 * this writer changes s->v, so it is read without the lock. */
-	while (i < s->n || j < nadd) {
+	for (j = 0; j < n; j++) {
+		str_copy(add[j].serial, sizeof(add[j].serial), list[j].serial);
+		add[j].state = strcmp(list[j].revoke_reason,
+				   REVOKED_REASON_BLOCK) == 0
+		    ? REVOKED_BLOCK
+		    : REVOKED_YES;
+	}
+	qsort(add, n, sizeof(*add), cmp_entry);
+	/* The rows come by revocation time: the last is the latest. */
+	if (n > 0)
+		s->since = list[n - 1].revoked_at;
+	free(list);
+	/* Both sorted (a serial is a row's key, so once in each): merged, a
+	 * serial read again kept once (a revocation's reason never changes).
+	 * Only this writer changes s->v, so it is read without the lock. */
+	j = 0;
+	while (i < s->n || j < n) {
 		int c = i == s->n ? 1
-		    : j == nadd	  ? -1
+		    : j == n	  ? -1
 				  : strcmp(s->v[i].serial, add[j].serial);
 
-		if (c < 0)
-			v[k++] = s->v[i++];
-		else if (c > 0)
+		if (c > 0) {
 			v[k++] = add[j++];
-		else {
-			v[k++] = add[j++];
-			i++;
+			continue;
 		}
+		v[k++] = s->v[i++];
+		if (c == 0)
+			j++;
 	}
-	s->since = latest(list, n, s->since);
-	free(list);
 	free(add);
-	install(s, v, k);
+	pthread_rwlock_wrlock(&s->lock);
+	old = s->v;
+	s->v = v;
+	s->n = k;
+	pthread_rwlock_unlock(&s->lock);
+	free(old);
 	pthread_mutex_unlock(&s->update_lock);
 	return 0;
 }

@@ -32,11 +32,10 @@ struct revoked_set {
 
 void revoked_init(struct revoked_set *s);
 void revoked_free(struct revoked_set *s);
-/* Replaces the set with every revoked certificate of the database. */
-int revoked_reload(struct revoked_set *s, struct db *db, char *err);
-/* Adds the certificates revoked since the last reload or update: reads
- * only those (a revocation is never taken back), so a revocation costs a
- * copy of the set, not a read of every revoked certificate. */
+/* Adds the certificates revoked since the last update (the first reads
+ * them all): reads only those (a revocation is never taken back), so a
+ * revocation costs a copy of the set, not a read of every revoked
+ * certificate. */
 int revoked_update(struct revoked_set *s, struct db *db, char *err);
 /* O(log n) under a read lock; safe from any worker thread. */
 enum revoked_state revoked_check(struct revoked_set *s, const char *serial);

@@ -225,7 +225,7 @@ test_revocation(void **state)
 
 	revoked_init(&set);
 	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_NO);
-	assert_int_equal(revoked_reload(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, err), 0);
 	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a02"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
@@ -258,8 +258,8 @@ test_revocation(void **state)
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a05"), REVOKED_NO);
 	assert_int_equal(set.n, 6);
-	/* Entries kept sorted: every one found, after a reload too. */
-	assert_int_equal(revoked_reload(&set, db, err), 0);
+	/* Entries kept sorted: every one found, after another update too. */
+	assert_int_equal(revoked_update(&set, db, err), 0);
 	assert_int_equal(set.n, 6);
 	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
 	revoked_free(&set);
