@@ -42,6 +42,7 @@
 
 #include "common/util.h"
 #include "crypto/pki.h"
+#include "crypto/token.h"
 #include "hist.h"
 #include "proto/discovery.h"
 #include "resp.h"
@@ -1278,6 +1279,15 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (o->sc == SC_ENROLL &&
 	    (o->token == NULL || o->out == NULL || o->count < 1))
 		return bad_usage("enroll needs --token, --out and --count");
+	if (o->sc == SC_ENROLL) {
+		/* The agent's check: a mistyped token fails here, not in
+		 * every enrollment. */
+		struct token t;
+		char err[ERRMSG_MAX];
+
+		if (token_parse(o->token, strlen(o->token), &t, err) < 0)
+			return bad_usage("--token: %s", err);
+	}
 	if (!path_ok(o->path))
 		return bad_usage("--path takes /PATH, visible ASCII without "
 				 "quotes or backslashes");

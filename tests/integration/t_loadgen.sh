@@ -62,6 +62,7 @@ bad_cli "--ca is required" policy --url "$URL" --ids "$TMP/ids"
 bad_cli "--url is required" policy --ca "$SITE/ca/ca.crt" --ids "$TMP/ids"
 bad_cli "give --ids DIR, or --cert FILE and --key FILE" policy --url "$URL" --ca "$SITE/ca/ca.crt" --cert "$TMP/c.pem"
 bad_cli "enroll needs --token, --out and --count" enroll --url "$URL" --ca "$SITE/ca/ca.crt" --out "$TMP/e"
+bad_cli "--token: " enroll --url "$URL" --ca "$SITE/ca/ca.crt" --token stw1.garbage --out "$TMP/e" --count 2
 bad_cli "--path takes /PATH" policy "${A[@]}" --path 'v1/policy'
 bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/policy HTTP/1.1'
 bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/"x'
