@@ -440,7 +440,10 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 	X509 *ca = NULL;
 
 	state_path(s, AGENT_CRL, path, size);
-	str_fmt(url, sizeof(url), "%s/v1/crl", s->url);
+	/* The server certificates' CRL: the site's certificate is all the
+	 * agent checks, and the whole list grows with the fleet (each
+	 * renewal supersedes a certificate). */
+	str_fmt(url, sizeof(url), "%s/v1/crl/servers", s->url);
 	/* Fetched over the connection the run's other requests use (with the
 	 * CRL held so far), so a run makes one handshake. */
 	/* The site answers 304 to the CRL held (its ETag); a CRL that comes
@@ -455,11 +458,14 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 		p = (const unsigned char *)resp.body;
 		crl = d2i_X509_CRL(NULL, &p, (long)resp.len);
 		ca = pki_cert_from_pem(id->ca, strlen(id->ca), NULL);
-		/* Only a CRL the site CA signed replaces the one we have, and
-		 * only when it differs (a new file means a new connection). */
-		if (crl && ca && X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1 &&
+		/* Only the site CA's CRL of server certificates replaces the
+		 * one we have, and only when it differs (a new file means a
+		 * new connection). */
+		if (crl && ca &&
+		    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1 &&
 		    X509_NAME_cmp(X509_CRL_get_issuer(crl),
 			X509_get_subject_name(ca)) == 0 &&
+		    pki_crl_scope(crl) == PKI_CRL_SERVERS &&
 		    (pem = pki_crl_to_pem(crl)) != NULL) {
 			old = crl_read(s);
 			if (old == NULL || strcmp(old, pem) != 0)

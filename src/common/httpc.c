@@ -248,6 +248,7 @@ struct hconn {
 	/* During the handshake only: what the callbacks load on demand. */
 	const struct httpc_tls *tls;
 	int trust_loaded;
+	STACK_OF(X509_CRL) *crls; /* tls->crl_file's, once loaded */
 	char why[160]; /* why a callback failed */
 	char key[PKI_FPR_HEX]; /* SHA-256 of host, port and credentials */
 };
@@ -406,6 +407,7 @@ hconn_close(struct hconn *c)
 		SSL_free(c->ssl);
 	}
 	SSL_SESSION_free(c->loaded);
+	sk_X509_CRL_pop_free(c->crls, X509_CRL_free);
 	if (c->fd >= 0)
 		close(c->fd);
 	SSL_CTX_free(c->ctx);
@@ -600,43 +602,103 @@ client_cert(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
 	return 1;
 }
 
-/* Adds the CRLs of a PEM file (the agent's own, at most PKI_CRL_PEM_MAX) to
- * store and makes it check them: -1 when the file holds none. */
-static int
-add_crl(X509_STORE *store, const char *path)
+/* The CRLs of a PEM file (the agent's own, at most PKI_CRL_PEM_MAX): NULL
+ * when it holds none. */
+static STACK_OF(X509_CRL) *
+crls_read(const char *path)
 {
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	X509_CRL *crl;
 	char *pem;
 	size_t len;
 	BIO *b;
-	int n = 0;
 
-	if (file_read(path, PKI_CRL_PEM_MAX, &pem, &len, NULL) < 0)
-		return -1;
+	if (crls == NULL ||
+	    file_read(path, PKI_CRL_PEM_MAX, &pem, &len, NULL) < 0) {
+		sk_X509_CRL_free(crls);
+		return NULL;
+	}
 	if ((b = BIO_new_mem_buf(pem, (int)len)) != NULL) {
 		while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL)) !=
-		    NULL) {
-			if (X509_STORE_add_crl(store, crl))
-				n++;
-			X509_CRL_free(crl);
-		}
+		    NULL)
+			if (!sk_X509_CRL_push(crls, crl))
+				X509_CRL_free(crl);
 		BIO_free(b);
 	}
 	ERR_clear_error();
 	free(pem);
-	if (n > 0)
-		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-	return n > 0 ? 0 : -1;
+	if (sk_X509_CRL_num(crls) == 0) {
+		sk_X509_CRL_free(crls);
+		return NULL;
+	}
+	return crls;
+}
+
+/* The server's certificate against the CRLs held: at least one must be
+ * its issuer's, signed by it, current, and of a scope that covers it
+ * (every certificate, or the server certificates' partition the agent
+ * fetches), and none may list it. Steward checks this itself, after
+ * OpenSSL's verification of the chain: OpenSSL takes a CRL with an
+ * issuingDistributionPoint to cover only certificates that name it in a
+ * cRLDistributionPoints extension, and the site's certificates name
+ * none (the partition is all an agent needs, and stays small when the
+ * full CRL holds half the fleet). */
+static int
+crl_check(struct hconn *c, X509_STORE_CTX *sctx)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(sctx);
+	X509 *leaf, *issuer;
+	X509_REVOKED *rev;
+	const ASN1_TIME *next;
+	int i, usable = 0, why = X509_V_ERR_UNABLE_TO_GET_CRL;
+
+	if (chain == NULL || sk_X509_num(chain) < 2)
+		goto refuse;
+	leaf = sk_X509_value(chain, 0);
+	issuer = sk_X509_value(chain, 1);
+	for (i = 0; i < sk_X509_CRL_num(c->crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(c->crls, i);
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+			X509_get_subject_name(issuer)) != 0 ||
+		    pki_crl_scope(crl) < 0)
+			continue;
+		if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+			why = X509_V_ERR_CRL_SIGNATURE_FAILURE;
+			continue;
+		}
+		if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), NULL) > 0) {
+			why = X509_V_ERR_CRL_NOT_YET_VALID;
+			continue;
+		}
+		next = X509_CRL_get0_nextUpdate(crl);
+		if (next == NULL || X509_cmp_time(next, NULL) < 0) {
+			why = X509_V_ERR_CRL_HAS_EXPIRED;
+			continue;
+		}
+		if (X509_CRL_get0_by_serial(crl, &rev,
+			X509_get0_serialNumber(leaf)) == 1) {
+			why = X509_V_ERR_CERT_REVOKED;
+			goto refuse;
+		}
+		usable = 1;
+	}
+	if (usable)
+		return 1;
+refuse:
+	X509_STORE_CTX_set_error(sctx, why);
+	return 0;
 }
 
 /* Verifies the server's chain against the site CA (and the CRL), loaded
- * into the store at the first full handshake: a resumed one verifies
- * nothing, so it parses neither. */
+ * at the first full handshake: a resumed one verifies nothing, so it
+ * parses neither. */
 static int
 site_verify(X509_STORE_CTX *sctx, void *arg)
 {
 	struct hconn *c = arg;
 	X509_STORE *store = X509_STORE_CTX_get0_store(sctx);
+	int r;
 
 	if (c->tls == NULL) {
 		X509_STORE_CTX_set_error(sctx, X509_V_ERR_UNSPECIFIED);
@@ -651,7 +713,7 @@ site_verify(X509_STORE_CTX *sctx, void *arg)
 			return 0;
 		}
 		if (c->tls->crl_file != NULL &&
-		    add_crl(store, c->tls->crl_file) < 0) {
+		    (c->crls = crls_read(c->tls->crl_file)) == NULL) {
 			str_fmt(c->why, sizeof(c->why),
 			    "cannot read the CRL %s", c->tls->crl_file);
 			X509_STORE_CTX_set_error(sctx,
@@ -660,9 +722,9 @@ site_verify(X509_STORE_CTX *sctx, void *arg)
 		}
 		c->trust_loaded = 1;
 	}
-	if (c->tls->crl_file != NULL)
-		X509_STORE_CTX_set_flags(sctx, X509_V_FLAG_CRL_CHECK);
-	return X509_verify_cert(sctx);
+	if ((r = X509_verify_cert(sctx)) != 1)
+		return r;
+	return c->tls->crl_file == NULL || crl_check(c, sctx);
 }
 
 static SSL_CTX *
@@ -691,13 +753,13 @@ make_ctx(struct hconn *c, const struct httpc_tls *tls, struct pin_state *pin,
 	if (tls->ca_pem != NULL) {
 		SSL_CTX_set_cert_verify_callback(ctx, site_verify, c);
 	} else if (tls->pin_fpr != NULL) {
-		SSL_CTX_set_cert_verify_callback(ctx, pin_verify, pin);
-		if (tls->crl_file != NULL &&
-		    add_crl(store, tls->crl_file) < 0) {
+		/* Nothing to check a CRL's signature with yet. */
+		if (tls->crl_file != NULL) {
 			SSL_CTX_free(ctx);
-			err_set(err, "cannot read the CRL %s", tls->crl_file);
+			err_set(err, "a CRL needs the site CA, not a pin");
 			return NULL;
 		}
+		SSL_CTX_set_cert_verify_callback(ctx, pin_verify, pin);
 	} else {
 		SSL_CTX_free(ctx);
 		err_set(err, "no trust anchor for %s", url);

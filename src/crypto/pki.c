@@ -613,9 +613,87 @@ pki_cert_signed_by(X509 *cert, X509 *ca)
 	return key != NULL && X509_verify(cert, key) == 1;
 }
 
+/* The name of the server certificates' partition, relative to the CA. */
+#define CRL_SERVERS_NAME "server certificates"
+
+/* The DER of the server partition's issuingDistributionPoint: the
+ * distribution point named CN=server certificates relative to the issuer,
+ * onlyContainsUserCerts. Its length (OPENSSL_free *der), or -1. */
+static int
+idp_servers_der(unsigned char **der)
+{
+	ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+	X509_NAME_ENTRY *ne = NULL;
+	int len = -1;
+
+	*der = NULL;
+	if (idp == NULL || (idp->distpoint = DIST_POINT_NAME_new()) == NULL)
+		goto out;
+	idp->distpoint->type = 1; /* nameRelativeToCRLIssuer */
+	idp->distpoint->name.relativename = sk_X509_NAME_ENTRY_new_null();
+	ne = X509_NAME_ENTRY_create_by_NID(NULL, NID_commonName,
+	    MBSTRING_UTF8, (const unsigned char *)CRL_SERVERS_NAME, -1);
+	if (idp->distpoint->name.relativename == NULL || ne == NULL ||
+	    !sk_X509_NAME_ENTRY_push(idp->distpoint->name.relativename, ne))
+		goto out;
+	ne = NULL;
+	idp->onlyuser = 1;
+	len = i2d_ISSUING_DIST_POINT(idp, der);
+out:
+	X509_NAME_ENTRY_free(ne);
+	ISSUING_DIST_POINT_free(idp);
+	return len;
+}
+
+/* Marks crl as the server certificates' partition (a critical extension:
+ * RFC 5280 5.2.5). */
+static int
+crl_add_idp_servers(X509_CRL *crl)
+{
+	unsigned char *der = NULL;
+	int len = idp_servers_der(&der), ok;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext = NULL;
+
+	ok = len > 0 && os != NULL && ASN1_OCTET_STRING_set(os, der, len) &&
+	    (ext = X509_EXTENSION_create_by_NID(NULL,
+		 NID_issuing_distribution_point, 1, os)) != NULL &&
+	    X509_CRL_add_ext(crl, ext, -1);
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
+int
+pki_crl_scope(const X509_CRL *crl)
+{
+	int i = X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point,
+	    -1), len, r = -1;
+	X509_EXTENSION *ext;
+	ASN1_OCTET_STRING *data;
+	unsigned char *der = NULL;
+
+	if (i < 0)
+		return PKI_CRL_ALL;
+	if (X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, i) >=
+	    0)
+		return -1;
+	ext = X509_CRL_get_ext(crl, i);
+	data = X509_EXTENSION_get_data(ext);
+	len = idp_servers_der(&der);
+	if (len > 0 && X509_EXTENSION_get_critical(ext) && data != NULL &&
+	    ASN1_STRING_length(data) == len &&
+	    memcmp(ASN1_STRING_get0_data(data), der, (size_t)len) == 0)
+		r = PKI_CRL_SERVERS;
+	OPENSSL_free(der);
+	return r;
+}
+
 X509_CRL *
 pki_crl_build(X509 *ca, EVP_PKEY *ca_key, const struct pki_revoked *list,
-    size_t n, int64_t number, int64_t next_update_secs, char *err)
+    size_t n, int64_t number, int64_t next_update_secs,
+    enum pki_crl_scope scope, char *err)
 {
 	X509_CRL *crl = X509_CRL_new();
 	ASN1_TIME *t = ASN1_TIME_new();
@@ -677,6 +755,8 @@ pki_crl_build(X509 *ca, EVP_PKEY *ca_key, const struct pki_revoked *list,
 		}
 		X509_EXTENSION_free(ext);
 	}
+	if (scope == PKI_CRL_SERVERS && crl_add_idp_servers(crl) < 0)
+		goto fail;
 	X509_CRL_sort(crl);
 	if (!X509_CRL_sign(crl, ca_key, EVP_sha256()))
 		goto fail;

@@ -102,9 +102,21 @@ struct pki_revoked {
 	int64_t revoked_at;
 	int reason; /* CRL reason code */
 };
+/* Which certificates a CRL speaks for. PKI_CRL_ALL: every one the CA
+ * issued (no issuingDistributionPoint). PKI_CRL_SERVERS: only the site's
+ * server certificates, the partition agents fetch (they check no other
+ * kind), marked by a critical issuingDistributionPoint that names it
+ * relative to the issuer (CN=server certificates) and covers end-entity
+ * certificates only, so that no relying party takes it for the whole
+ * list. */
+enum pki_crl_scope { PKI_CRL_ALL = 0, PKI_CRL_SERVERS = 1 };
 X509_CRL *pki_crl_build(X509 *ca, EVP_PKEY *ca_key,
     const struct pki_revoked *list, size_t n, int64_t number,
-    int64_t next_update_secs, char *err);
+    int64_t next_update_secs, enum pki_crl_scope scope, char *err);
+/* The scope of a CRL: PKI_CRL_ALL or PKI_CRL_SERVERS, or -1 for any other
+ * issuingDistributionPoint (or more than one), which Steward never
+ * issues. */
+int pki_crl_scope(const X509_CRL *crl);
 
 int pki_ed25519_raw_pub(EVP_PKEY *key, unsigned char out[PKI_ED25519_PUB]);
 int pki_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,

@@ -1,5 +1,5 @@
 /* h_client.c - endpoints of enrolled clients (POST /v1/heartbeat) and the
- * public CRL (GET /v1/crl). */
+ * public CRLs (GET /v1/crl, /v1/crl/servers). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,30 +64,49 @@ h_heartbeat(struct request *r)
 	}
 }
 
-void
-h_crl(struct request *r)
+/* One of the site's CRLs. Devices ask at every check-in: the CRL they
+ * hold (its ETag) is answered with 304, not with the whole list again. */
+static void
+crl_reply(struct request *r, const struct crl_copy *crl)
 {
 	const char *inm = evhttp_find_header(
 	    evhttp_request_get_input_headers(r->req), "If-None-Match");
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	struct evbuffer *buf;
-	char etag[sizeof(r->srv->crl_etag)];
+	char etag[sizeof(crl->etag)];
 
-	/* Devices ask at every check-in: the CRL they hold (its ETag) is
-	 * answered with 304, not with the whole list again. */
 	pthread_mutex_lock(&r->srv->crl_lock);
-	str_copy(etag, sizeof(etag), r->srv->crl_etag);
+	str_copy(etag, sizeof(etag), crl->etag);
 	if (inm != NULL && etag[0] != '\0' && strcmp(inm, etag) == 0) {
 		pthread_mutex_unlock(&r->srv->crl_lock);
 		evhttp_add_header(h, "ETag", etag);
 		evhttp_send_reply(r->req, 304, "Not Modified", NULL);
 		return;
 	}
+	if (crl->der == NULL) {
+		pthread_mutex_unlock(&r->srv->crl_lock);
+		reply_error(r, 503, "the CRL could not be issued yet");
+		return;
+	}
 	buf = evbuffer_new();
-	evbuffer_add(buf, r->srv->crl_der, r->srv->crl_len);
+	evbuffer_add(buf, crl->der, crl->len);
 	pthread_mutex_unlock(&r->srv->crl_lock);
 	evhttp_add_header(h, "ETag", etag);
 	evhttp_add_header(h, "Content-Type", "application/pkix-crl");
 	evhttp_send_reply(r->req, 200, "OK", buf);
 	evbuffer_free(buf);
+}
+
+/* Every certificate the site CA revoked and has not expired. */
+void
+h_crl(struct request *r)
+{
+	crl_reply(r, &r->srv->crl);
+}
+
+/* The server certificates' partition: all an agent checks. */
+void
+h_crl_servers(struct request *r)
+{
+	crl_reply(r, &r->srv->crl_servers);
 }

@@ -352,24 +352,74 @@ worker_free(struct worker *w)
  * with the CRL: 43 ms a CRL at 4,800 entries). */
 #define CRL_COALESCE_MS 1000
 
-/* One CRL from the database as it is now, signed and cached. */
+/* Signs one CRL of list and keeps it as out (under crl_lock). */
+static int
+crl_sign(struct server *srv, enum pki_crl_scope scope,
+    const struct pki_revoked *list, size_t n, int64_t number, int64_t now,
+    struct crl_copy *out, char *err)
+{
+	char etag[PKI_ETAG_HEX];
+	unsigned char *der;
+	size_t len;
+
+	if (signer_issue_crl(&srv->signer, scope, list, n, number,
+		srv->cfg.crl_validity, &der, &len, err) < 0)
+		return -1;
+	pki_crl_etag(der, len, etag);
+	pthread_mutex_lock(&srv->crl_lock);
+	free(out->der);
+	out->der = der;
+	out->len = len;
+	str_fmt(out->etag, sizeof(out->etag), "\"%s\"", etag);
+	out->issued = now;
+	pthread_mutex_unlock(&srv->crl_lock);
+	return 0;
+}
+
+/* What a list of revoked certificates says, as a digest: the server
+ * certificates' CRL is issued again only when it changes (or ages), so
+ * that every agent keeps the one it holds, with its TLS session. */
+static void
+crl_list_sum(const struct pki_revoked *list, size_t n,
+    char out[PKI_FPR_HEX])
+{
+	char *text = calloc(n + 1, PKI_SERIAL_HEX + 48);
+	size_t off = 0, i;
+
+	if (text == NULL) {
+		out[0] = '\0'; /* never equal to a sum: issued again */
+		return;
+	}
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(text + off, PKI_SERIAL_HEX + 48,
+		    "%s %lld %d\n", list[i].serial,
+		    (long long)list[i].revoked_at, list[i].reason);
+	pki_sha256_hex(text, off, out);
+	free(text);
+}
+
+/* The CRLs from the database as it is now, signed and cached: every
+ * revoked certificate (GET /v1/crl), and, when what it lists changed or
+ * half its validity has passed, the server certificates' partition that
+ * agents check the site against (GET /v1/crl/servers). */
 static int
 crl_build(struct server *srv, struct db *db, char *err)
 {
-	char num[32], etag[PKI_ETAG_HEX];
+	char num[32], sum[PKI_FPR_HEX];
 	int64_t n = 0, now = now_unix();
-	unsigned char *der;
 	struct db_cert *certs;
-	struct pki_revoked *list = NULL;
-	size_t len, count, i;
-	int r;
+	struct pki_revoked *list = NULL, *servers;
+	size_t count, nservers = 0, i;
+	int r = 0;
 
 	if (db_cert_revoked_list(db, now, &certs, &count) < 0)
 		return err_set(err, "cannot read revoked certificates");
-	if (count > 0 && (list = calloc(count, sizeof(*list))) == NULL) {
+	/* Room for both lists: the servers' after every entry. */
+	if ((list = calloc(2 * count + 1, sizeof(*list))) == NULL) {
 		free(certs);
 		return err_set(err, "out of memory");
 	}
+	servers = list + count;
 	for (i = 0; i < count; i++) {
 		int code = crl_reason_code(certs[i].revoke_reason);
 
@@ -377,30 +427,36 @@ crl_build(struct server *srv, struct db *db, char *err)
 		    certs[i].serial);
 		list[i].revoked_at = certs[i].revoked_at;
 		list[i].reason = code < 0 ? 0 : code;
+		if (strcmp(certs[i].kind, "server") == 0)
+			servers[nservers++] = list[i];
 	}
 	free(certs);
 	if (db_setting_get(db, "crl_number", num, sizeof(num)) == 0)
-		parse_int64(num, 0, INT64_MAX - 1, &n);
-	n++;
-	r = signer_issue_crl(&srv->signer, list, count, n,
-	    srv->cfg.crl_validity, &der, &len, err);
-	free(list);
-	str_fmt(num, sizeof(num), "%lld", (long long)n);
-	if (r < 0)
-		return -1;
-	if (db_setting_set(db, "crl_number", num, err) < 0) {
-		free(der);
+		parse_int64(num, 0, INT64_MAX - 2, &n);
+	crl_list_sum(servers, nservers, sum);
+	if (crl_sign(srv, PKI_CRL_ALL, list, count, ++n, now, &srv->crl,
+		err) < 0) {
+		free(list);
 		return -1;
 	}
-	pki_crl_etag(der, len, etag);
-	pthread_mutex_lock(&srv->crl_lock);
-	free(srv->crl_der);
-	srv->crl_der = der;
-	srv->crl_len = len;
-	str_fmt(srv->crl_etag, sizeof(srv->crl_etag), "\"%s\"", etag);
-	srv->crl_issued = now;
-	pthread_mutex_unlock(&srv->crl_lock);
-	return 0;
+	if (srv->crl_servers.der == NULL ||
+	    strcmp(sum, srv->crl_servers_sum) != 0 ||
+	    now - srv->crl_servers.issued >= srv->cfg.crl_validity / 2) {
+		/* Numbered from the same sequence: each partition's numbers
+		 * still only grow (RFC 5280 5.2.3). */
+		if (crl_sign(srv, PKI_CRL_SERVERS, servers, nservers, ++n, now,
+			&srv->crl_servers, err) < 0)
+			r = -1;
+		else
+			memcpy(srv->crl_servers_sum, sum, sizeof(sum));
+	}
+	free(list);
+	/* The numbers signed are used, even when the second CRL failed
+	 * (its error is the one told). */
+	str_fmt(num, sizeof(num), "%lld", (long long)n);
+	if (db_setting_set(db, "crl_number", num, r < 0 ? NULL : err) < 0)
+		r = -1;
+	return r;
 }
 
 /* crl_build, the caller holding crl_issue_lock; a CRL that fails stays
@@ -662,7 +718,8 @@ out:
 	revoked_free(&srv.revoked);
 	ratelimit_free(&srv.status_rl);
 	free(srv.ca_pem);
-	free(srv.crl_der);
+	free(srv.crl.der);
+	free(srv.crl_servers.der);
 	pthread_mutex_destroy(&srv.crl_lock);
 	pthread_mutex_destroy(&srv.crl_issue_lock);
 	if (rc == 0) {

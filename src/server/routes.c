@@ -29,6 +29,7 @@ const struct route routes[] = {
 	    h_enroll, 0},
 	{EVHTTP_REQ_GET, "/v1/enroll/{}", ROLE_ENROLLING, 0, h_enroll_poll, 0},
 	{EVHTTP_REQ_GET, "/v1/crl", ROLE_ANYONE, 0, h_crl, 0},
+	{EVHTTP_REQ_GET, "/v1/crl/servers", ROLE_ANYONE, 0, h_crl_servers, 0},
 	{EVHTTP_REQ_POST, "/v1/heartbeat", ROLE_CLIENT, HEARTBEAT_BODY_MAX,
 	    h_heartbeat, 0},
 	{EVHTTP_REQ_GET, "/v1/notify", ROLE_CLIENT, 0, h_notify, 0},

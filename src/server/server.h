@@ -23,6 +23,14 @@
 struct worker;
 struct conn;
 
+/* A CRL as the site serves it. */
+struct crl_copy {
+	unsigned char *der;
+	size_t len;
+	char etag[PKI_ETAG_HEX + 2]; /* pki_crl_etag() in quotes */
+	int64_t issued;
+};
+
 struct server {
 	struct site_config cfg;
 	SSL_CTX *ssl;
@@ -36,17 +44,16 @@ struct server {
 	struct signer signer;
 	int nworkers;
 	struct worker *workers;
-	pthread_mutex_t crl_lock; /* guards crl_der, crl_len, crl_etag,
-				   * crl_issued */
-	unsigned char *crl_der;
-	size_t crl_len;
-	char crl_etag[PKI_ETAG_HEX + 2]; /* pki_crl_etag() in quotes */
-	int64_t crl_issued;
+	pthread_mutex_t crl_lock; /* guards crl and crl_servers */
+	struct crl_copy crl;	  /* every revoked certificate */
+	struct crl_copy crl_servers; /* the server certificates' partition */
 	pthread_mutex_t crl_issue_lock; /* one CRL issued at a time: numbers
 					 * in order, each from the database
-					 * as it was then; guards
-					 * crl_issued_ms */
+					 * as it was then; guards the next
+					 * two (and writes to crl and
+					 * crl_servers) */
 	int64_t crl_issued_ms; /* monotonic */
+	char crl_servers_sum[PKI_FPR_HEX]; /* what crl_servers lists */
 	int crl_pending;       /* atomic: a revocation no CRL holds yet */
 	struct revoked_set revoked;
 	struct ratelimit status_rl; /* POST /v1/status and /v1/health */
@@ -281,6 +288,7 @@ void h_enroll(struct request *r);
 void h_enroll_poll(struct request *r);
 void h_heartbeat(struct request *r);
 void h_crl(struct request *r);
+void h_crl_servers(struct request *r);
 void h_admin_token_create(struct request *r);
 void h_admin_token_list(struct request *r);
 void h_admin_token_revoke(struct request *r);

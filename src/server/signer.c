@@ -153,8 +153,8 @@ handle_sign_bytes(const struct signer_keys *k, const unsigned char *p,
 }
 
 static int
-handle_issue_crl(const struct signer_keys *k, const unsigned char *p,
-    size_t len, unsigned char **out, size_t *outlen)
+handle_issue_crl(const struct signer_keys *k, enum pki_crl_scope scope,
+    const unsigned char *p, size_t len, unsigned char **out, size_t *outlen)
 {
 	struct pki_revoked *list = NULL;
 	int64_t number, next;
@@ -200,7 +200,8 @@ handle_issue_crl(const struct signer_keys *k, const unsigned char *p,
 		free(list);
 		return reply_err(out, outlen, "malformed ISSUE_CRL entries");
 	}
-	crl = pki_crl_build(k->ca, k->ca_key, list, n, number, next, err);
+	crl = pki_crl_build(k->ca, k->ca_key, list, n, number, next, scope,
+	    err);
 	free(list);
 	if (crl == NULL)
 		return reply_err(out, outlen, err);
@@ -210,8 +211,9 @@ handle_issue_crl(const struct signer_keys *k, const unsigned char *p,
 	if (dlen <= 0)
 		return reply_err(out, outlen, "cannot encode CRL");
 	*outlen = (size_t)dlen;
-	log_info("issued CRL number %lld with %u entries", (long long)number,
-	    n);
+	log_info("issued %sCRL number %lld with %u entries",
+	    scope == PKI_CRL_SERVERS ? "server certificates' " : "",
+	    (long long)number, n);
 	return SIGNER_OK;
 }
 
@@ -227,7 +229,10 @@ signer_handle(const struct signer_keys *k, uint32_t type,
 	case SIGNER_SIGN_BYTES:
 		return handle_sign_bytes(k, p, len, out, outlen);
 	case SIGNER_ISSUE_CRL:
-		return handle_issue_crl(k, p, len, out, outlen);
+		return handle_issue_crl(k, PKI_CRL_ALL, p, len, out, outlen);
+	case SIGNER_ISSUE_SERVER_CRL:
+		return handle_issue_crl(k, PKI_CRL_SERVERS, p, len, out,
+		    outlen);
 	default:
 		log_warn("refused request of unknown type %u", type);
 		return reply_err(out, outlen, "unknown request type");
@@ -468,9 +473,10 @@ signer_sign_bytes(struct signer *s, const void *data, size_t len,
 }
 
 int
-signer_issue_crl(struct signer *s, const struct pki_revoked *list, size_t n,
-    int64_t number, int64_t next_update_secs, unsigned char **der,
-    size_t *derlen, char *err)
+signer_issue_crl(struct signer *s, enum pki_crl_scope scope,
+    const struct pki_revoked *list, size_t n, int64_t number,
+    int64_t next_update_secs, unsigned char **der, size_t *derlen,
+    char *err)
 {
 	size_t cap = 20 + n * (1 + PKI_SERIAL_HEX + 9), off = 20, i;
 	unsigned char *msg;
@@ -493,7 +499,10 @@ signer_issue_crl(struct signer *s, const struct pki_revoked *list, size_t n,
 		msg[off + 1 + slen + 8] = (unsigned char)list[i].reason;
 		off += 1 + slen + 9;
 	}
-	r = signer_call(s, SIGNER_ISSUE_CRL, msg, off, der, derlen, err);
+	r = signer_call(s,
+	    scope == PKI_CRL_SERVERS ? SIGNER_ISSUE_SERVER_CRL
+				     : SIGNER_ISSUE_CRL,
+	    msg, off, der, derlen, err);
 	free(msg);
 	return r;
 }

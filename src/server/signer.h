@@ -17,11 +17,14 @@
  * ISSUE_CRL  i64 number | i64 next_update_secs | u32 n |
  *            n x (u8 serial hex len | serial hex | i64 time | u8 reason)
  *                                                      -> OK: CRL DER
+ * ISSUE_SERVER_CRL  as ISSUE_CRL, for the CRL of server certificates only
+ *            (PKI_CRL_SERVERS)                        -> OK: CRL DER
  * Every reply is OK (payload as above) or ERR (payload: message text). */
 enum signer_msg {
 	SIGNER_SIGN_CSR = 1,
 	SIGNER_SIGN_BYTES = 2,
 	SIGNER_ISSUE_CRL = 3,
+	SIGNER_ISSUE_SERVER_CRL = 4,
 	SIGNER_OK = 100,
 	SIGNER_ERR = 101,
 };
@@ -62,8 +65,9 @@ int signer_sign_csr(struct signer *s, const char *client_id, const char *csr,
     char **cert_pem, char *err);
 int signer_sign_bytes(struct signer *s, const void *data, size_t len,
     unsigned char sig[PKI_ED25519_SIG], char *err);
-int signer_issue_crl(struct signer *s, const struct pki_revoked *list,
-    size_t n, int64_t number, int64_t next_update_secs, unsigned char **der,
-    size_t *derlen, char *err);
+int signer_issue_crl(struct signer *s, enum pki_crl_scope scope,
+    const struct pki_revoked *list, size_t n, int64_t number,
+    int64_t next_update_secs, unsigned char **der, size_t *derlen,
+    char *err);
 
 #endif

@@ -16,8 +16,10 @@
 
 
 
-/* Re-issues the CRL when half its validity has passed, so a relying party
- * never holds one past its nextUpdate while the site runs. */
+/* Re-issues the CRLs when half the validity of the older has passed, so a
+ * relying party never holds one past its nextUpdate while the site runs
+ * (the server certificates' CRL, issued only when it changes, is often
+ * the older). */
 static void
 on_crl_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -26,7 +28,9 @@ on_crl_timer(evutil_socket_t fd, short what, void *arg)
 	int64_t issued;
 
 	pthread_mutex_lock(&srv->crl_lock);
-	issued = srv->crl_issued;
+	issued = srv->crl.issued < srv->crl_servers.issued
+	    ? srv->crl.issued
+	    : srv->crl_servers.issued;
 	pthread_mutex_unlock(&srv->crl_lock);
 	if (now_unix() - issued < srv->cfg.crl_validity / 2)
 		return;

@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	signer_handle(&k, data[0] % 5, data + 1, size - 1, &out, &outlen);
+	signer_handle(&k, data[0] % 6, data + 1, size - 1, &out, &outlen);
 	free(out);
 	return 0;
 }

@@ -1,10 +1,13 @@
 /* fuzz_validity.c - libFuzzer harness for the certificate and CRL date
- * readers (pki_cert_validity, pki_crl_next_update): the input is the DER,
- * wrapped as PEM of both kinds, and the raw bytes as PEM text too. */
+ * readers (pki_cert_validity, pki_crl_next_update) and the CRL scope check
+ * the agent applies to a CRL it downloads (pki_crl_scope): the input is
+ * the DER, wrapped as PEM of both kinds, and the raw bytes as PEM text
+ * too. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "crypto/pki.h"
 
@@ -29,8 +32,14 @@ as_pem(const char *name, const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	const unsigned char *p = data;
+	X509_CRL *crl;
 	int64_t a, b;
 
+	if ((crl = d2i_X509_CRL(NULL, &p, (long)size)) != NULL) {
+		pki_crl_scope(crl);
+		X509_CRL_free(crl);
+	}
 	as_pem(PEM_STRING_X509, data, size);
 	as_pem(PEM_STRING_X509_CRL, data, size);
 	pki_cert_validity((const char *)data, size, &a, &b);

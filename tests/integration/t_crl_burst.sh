@@ -23,6 +23,10 @@ serials() {
 expect_exit 0 "$LG" enroll --url "$URL" --ca "$SITE/ca/ca.crt" --token "$TOKEN" \
 	--out "$TMP/first" --count $N --connections 8 --threads 1 --json
 C0=$(crl_number)
+srv_etag() {
+	ccurl none -D - -o /dev/null "$URL/v1/crl/servers" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+}
+SE0=$(srv_etag)
 T0=$(date +%s)
 # The same hardware ids again: N revocations as fast as the site enrolls.
 expect_exit 0 "$LG" enroll --url "$URL" --ca "$SITE/ca/ca.crt" --token "$TOKEN" \
@@ -52,6 +56,14 @@ BOUND=$((T1 - T0 + 3))
 [ $ISSUED -ge 1 ] && [ $ISSUED -le $BOUND ] ||
 	fail "$ISSUED CRLs for $N revocations in $((T1 - T0)) s (at most $BOUND expected)"
 ok "$N re-enrollments in $((T1 - T0)) s revoked $N certificates with $ISSUED CRLs; all $N listed, no live one"
+
+# What agents fetch, the server certificates' CRL, is the same one: every
+# agent keeps the CRL it holds (a 304) and its TLS session.
+[ -n "$SE0" ] || fail "no ETag for the server certificates' CRL"
+[ "$(srv_etag)" = "$SE0" ] || fail "the server certificates' CRL changed with client revocations"
+ccurl none "$URL/v1/crl/servers" | openssl crl -inform DER -noout -text | grep -q "No Revoked Certificates" ||
+	fail "the server certificates' CRL lists certificates"
+ok "the server certificates' CRL stays the same through the burst, with nothing in it"
 
 # An administrator's revocation is in the CRL at once, burst or not.
 S=$(serials "$TMP/second" | head -n 1)

@@ -63,6 +63,19 @@ openssl crl -inform DER -in "$TMP/crl" -CAfile "$SITE/ca/ca.crt" -noout 2>&1 | g
 	fail "CRL not signed by the site CA"
 ok "revocation regenerates the CRL (number $N0 -> $N1) with the serial and reason"
 
+# The server certificates' CRL, what agents fetch: signed by the site CA,
+# marked as that partition (a critical issuingDistributionPoint, end-entity
+# certificates only), and without the client certificate just revoked.
+ccurl none -o "$TMP/scrl" "$URL/v1/crl/servers"
+openssl crl -inform DER -in "$TMP/scrl" -CAfile "$SITE/ca/ca.crt" -noout 2>&1 | grep -q "verify OK" ||
+	fail "the server certificates' CRL is not signed by the site CA"
+openssl crl -inform DER -in "$TMP/scrl" -noout -text | tr A-Z a-z >"$TMP/scrl.txt"
+grep -q "issuing distribution point: critical" "$TMP/scrl.txt" || fail "the server certificates' CRL has no critical IDP"
+grep -q "cn = server certificates" "$TMP/scrl.txt" || fail "the partition is not named"
+grep -q "only user certificates" "$TMP/scrl.txt" || fail "the partition does not say it holds end-entity certificates only"
+grep -q "serial number: $S1" "$TMP/scrl.txt" && fail "a client certificate is in the server certificates' CRL"
+ok "GET /v1/crl/servers: the site CA's partition of server certificates, no client certificate in it"
+
 if ccurl "$TMP/c1/cred.pem" -o /dev/null -X POST -d '{}' "$URL/v1/heartbeat" 2>"$TMP/err"; then
 	fail "a revoked certificate completed a request"
 fi
@@ -102,14 +115,17 @@ expect_exit 0 agent enroll --state "$TMP/c3" --token "$TOKEN" --hostname c3 --ha
 # the site's, and a garbled record is ignored and written again. The site
 # re-issues this test's CRL every 5 s, so a run is judged only when the
 # site's CRL was the same before and after it (at most 3 tries).
+srv_etag() {
+	ccurl none -D - -o /dev/null "$URL/v1/crl/servers" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p'
+}
 meta_etag() { sed -n 's/^v1 \([0-9]* \)\{6\}\([0-9a-f]\{32\}\)$/"\2"/p' "$TMP/c3/crl.meta"; }
 run_names_crl() { # what: runs the agent once; the meta must name the site's CRL
 	local try before after
 	for try in 1 2 3; do
 		[ -n "${2-}" ] && printf '%s\n' "$2" >"$TMP/c3/crl.meta"
-		before=$(crl_etag)
+		before=$(srv_etag)
 		expect_exit 0 agent run --state "$TMP/c3" --once
-		after=$(crl_etag)
+		after=$(srv_etag)
 		[ "$before" = "$after" ] || continue
 		[ -n "$(meta_etag)" ] && [ "$(meta_etag)" = "$after" ] && return 0
 		fail "$1: crl.meta '$(cat "$TMP/c3/crl.meta" 2>&1)' does not name the site's CRL $after"
@@ -122,6 +138,8 @@ ok "the agent keeps its CRL's ETag and nextUpdate beside it"
 SRV=$(ctl --json certs list | python3 -c 'import json,sys
 print([c["serial"] for c in json.load(sys.stdin)["certs"] if c["kind"]=="server"][0])')
 expect_exit 0 ctl certs revoke "$SRV" --reason keyCompromise
+ccurl none "$URL/v1/crl/servers" | openssl crl -inform DER -noout -text | tr A-Z a-z |
+	grep -q "serial number: $SRV" || fail "the revoked server certificate is not in the server certificates' CRL"
 expect_exit 1 agent run --state "$TMP/c3" --once
-expect_in "revoked"
-ok "the agent fetches the CRL and refuses a revoked server certificate"
+expect_in "certificate revoked"
+ok "the agent fetches the server certificates' CRL and refuses a revoked server certificate"

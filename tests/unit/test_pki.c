@@ -132,7 +132,7 @@ test_crl(void **state)
 	    {"41", 1700000001, 4}};
 	X509_CRL *crl;
 
-	crl = pki_crl_build(ca, ca_key, list, 2, 7, 86400, NULL);
+	crl = pki_crl_build(ca, ca_key, list, 2, 7, 86400, PKI_CRL_ALL, NULL);
 	assert_non_null(crl);
 	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca)), 1);
 	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
@@ -140,7 +140,102 @@ test_crl(void **state)
 	X509_CRL_free(crl);
 	/* Bad serials are refused, not written. */
 	str_copy(list[0].serial, sizeof(list[0].serial), "zz");
-	assert_null(pki_crl_build(ca, ca_key, list, 1, 8, 86400, NULL));
+	assert_null(
+	    pki_crl_build(ca, ca_key, list, 1, 8, 86400, PKI_CRL_ALL, NULL));
+}
+
+/* Adds an issuingDistributionPoint of the given DER text to a copy of crl,
+ * signed again. */
+static X509_CRL *
+crl_with_idp(const X509_CRL *crl, const unsigned char *der, int len, int crit)
+{
+	X509_CRL *c = X509_CRL_dup(crl);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	X509_EXTENSION *ext;
+
+	assert_non_null(c);
+	assert_true(ASN1_OCTET_STRING_set(os, der, len));
+	ext = X509_EXTENSION_create_by_NID(NULL, NID_issuing_distribution_point,
+	    crit, os);
+	assert_non_null(ext);
+	assert_true(X509_CRL_add_ext(c, ext, -1));
+	assert_true(X509_CRL_sign(c, ca_key, EVP_sha256()));
+	X509_EXTENSION_free(ext);
+	ASN1_OCTET_STRING_free(os);
+	return c;
+}
+
+/* The server certificates' partition says so, and nothing else passes for
+ * it: another issuingDistributionPoint, ours not critical, or two. */
+static void
+test_crl_scope(void **state)
+{
+	struct pki_revoked list[1] = {{"0badc0de", 1700000000, 1}};
+	ISSUING_DIST_POINT *idp;
+	X509_CRL *all, *servers, *c;
+	X509_EXTENSION *ext;
+	ASN1_OCTET_STRING *data;
+	unsigned char *der = NULL, only_ca[] = {0x30, 0x03, 0x82, 0x01, 0xff};
+	int crit = -1, len;
+	BIO *bio;
+	BUF_MEM *mem;
+
+	all = pki_crl_build(ca, ca_key, list, 1, 7, 86400, PKI_CRL_ALL, NULL);
+	servers = pki_crl_build(ca, ca_key, list, 1, 8, 86400, PKI_CRL_SERVERS,
+	    NULL);
+	assert_non_null(all);
+	assert_non_null(servers);
+	assert_int_equal(pki_crl_scope(all), PKI_CRL_ALL);
+	assert_int_equal(pki_crl_scope(servers), PKI_CRL_SERVERS);
+	assert_int_equal(X509_CRL_verify(servers, X509_get0_pubkey(ca)), 1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(servers)), 1);
+	/* What OpenSSL reads of it: critical, end-entity certificates only,
+	 * a distribution point named relative to the issuer. */
+	idp = X509_CRL_get_ext_d2i(servers, NID_issuing_distribution_point,
+	    &crit, NULL);
+	assert_non_null(idp);
+	assert_int_equal(crit, 1);
+	assert_true(idp->onlyuser);
+	assert_false(idp->onlyCA);
+	assert_false(idp->onlyattr);
+	assert_false(idp->indirectCRL);
+	assert_null(idp->onlysomereasons);
+	assert_non_null(idp->distpoint);
+	assert_int_equal(idp->distpoint->type, 1);
+	ISSUING_DIST_POINT_free(idp);
+	bio = BIO_new(BIO_s_mem());
+	assert_int_equal(X509_CRL_print(bio, servers), 1);
+	assert_int_equal(BIO_write(bio, "", 1), 1);
+	BIO_get_mem_ptr(bio, &mem);
+	assert_non_null(strstr(mem->data, "CN = server certificates"));
+	assert_non_null(strstr(mem->data, "Only User Certificates"));
+	BIO_free(bio);
+
+	/* Another partition (CA certificates only) is neither. */
+	c = crl_with_idp(all, only_ca, sizeof(only_ca), 1);
+	assert_int_equal(pki_crl_scope(c), -1);
+	X509_CRL_free(c);
+	/* Ours, but not critical; and ours twice. */
+	ext = X509_CRL_get_ext(servers,
+	    X509_CRL_get_ext_by_NID(servers, NID_issuing_distribution_point,
+		-1));
+	data = X509_EXTENSION_get_data(ext);
+	len = ASN1_STRING_length(data);
+	der = OPENSSL_memdup(ASN1_STRING_get0_data(data), (size_t)len);
+	assert_non_null(der);
+	c = crl_with_idp(all, der, len, 0);
+	assert_int_equal(pki_crl_scope(c), -1);
+	X509_CRL_free(c);
+	c = crl_with_idp(servers, der, len, 1);
+	assert_int_equal(pki_crl_scope(c), -1);
+	X509_CRL_free(c);
+	/* Cut short by one byte. */
+	c = crl_with_idp(all, der, len - 1, 1);
+	assert_int_equal(pki_crl_scope(c), -1);
+	X509_CRL_free(c);
+	OPENSSL_free(der);
+	X509_CRL_free(all);
+	X509_CRL_free(servers);
 }
 
 static int64_t
@@ -229,7 +324,7 @@ test_dates(void **state)
 	OPENSSL_free(der);
 	der = NULL;
 
-	crl = pki_crl_build(ca, ca_key, list, 1, 9, 86400, NULL);
+	crl = pki_crl_build(ca, ca_key, list, 1, 9, 86400, PKI_CRL_ALL, NULL);
 	assert_non_null(crl);
 	pem = pki_crl_to_pem(crl);
 	assert_non_null(pem);
@@ -277,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_client_profile),
 		cmocka_unit_test(test_csr),
 		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_crl_scope),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_ed25519),
 	};

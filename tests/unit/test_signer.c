@@ -137,13 +137,33 @@ test_malformed(void **state)
 	expect_err(SIGNER_ISSUE_CRL, crl, 32);
 }
 
+/* One CRL of one entry, signed by the CA, of the scope asked for. */
+static void
+issue_crl(enum signer_msg type, const unsigned char *req, size_t len,
+    int scope)
+{
+	unsigned char *out;
+	const unsigned char *p;
+	size_t outlen;
+	X509_CRL *crl;
+
+	assert_int_equal(signer_handle(&k, type, req, len, &out, &outlen),
+	    SIGNER_OK);
+	p = out;
+	crl = d2i_X509_CRL(NULL, &p, (long)outlen);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(k.ca)), 1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	assert_int_equal(pki_crl_scope(crl), scope);
+	X509_CRL_free(crl);
+	free(out);
+}
+
 static void
 test_crl_and_bytes(void **state)
 {
 	unsigned char req[64], *out, pub[PKI_ED25519_PUB];
-	const unsigned char *p;
 	size_t outlen;
-	X509_CRL *crl;
 
 	memset(req, 0, sizeof(req));
 	req[0] = 3;                         /* number 3 */
@@ -154,15 +174,13 @@ test_crl_and_bytes(void **state)
 	memcpy(req + 21, "abcd", 4);
 	req[25] = 1;                        /* revoked at 1 */
 	req[33] = 1;                        /* reason keyCompromise */
-	assert_int_equal(signer_handle(&k, SIGNER_ISSUE_CRL, req, 34, &out,
-			     &outlen),
-	    SIGNER_OK);
-	p = out;
-	crl = d2i_X509_CRL(NULL, &p, (long)outlen);
-	assert_non_null(crl);
-	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(k.ca)), 1);
-	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
-	X509_CRL_free(crl);
+	/* The entry as a CRL of every certificate, then as the server
+	 * certificates' partition. */
+	issue_crl(SIGNER_ISSUE_CRL, req, 34, PKI_CRL_ALL);
+	issue_crl(SIGNER_ISSUE_SERVER_CRL, req, 34, PKI_CRL_SERVERS);
+	assert_int_equal(signer_handle(&k, SIGNER_ISSUE_SERVER_CRL, req, 33,
+			     &out, &outlen),
+	    SIGNER_ERR);
 	free(out);
 
 	assert_int_equal(signer_handle(&k, SIGNER_SIGN_BYTES,
