@@ -820,16 +820,15 @@ db_cert_mark_used(struct db *db, const char *serial, int64_t now, char *err)
 /* The certificates a query of CERT_COLUMNS with one integer parameter
  * returns (malloc'ed). */
 static int
-certs_query(struct db *db, const char *sql, int64_t v, struct db_cert **out,
-    size_t *n)
+certs_query(struct db *db, const char *sql, const struct db_param *p, int np,
+    struct db_cert **out, size_t *n)
 {
-	struct db_param p[] = {DB_INT(v)};
 	struct db_result *r;
 	int i;
 
 	*out = NULL;
 	*n = 0;
-	if (db_exec(db, sql, p, NP(p), &r, NULL) < 0)
+	if (db_exec(db, sql, p, np, &r, NULL) < 0)
 		return -1;
 	if (r->nrows > 0) {
 		*out = calloc((size_t)r->nrows, sizeof(**out));
@@ -849,19 +848,24 @@ int
 db_cert_revoked_list(struct db *db, int64_t now, struct db_cert **out,
     size_t *n)
 {
+	struct db_param p[] = {DB_INT(now)};
+
 	return certs_query(db,
 	    CERT_COLUMNS "WHERE revoked_at IS NOT NULL AND not_after > $1 "
 			 "ORDER BY revoked_at, serial",
-	    now, out, n);
+	    p, NP(p), out, n);
 }
 
 int
-db_cert_revoked_since(struct db *db, int64_t since, struct db_cert **out,
-    size_t *n)
+db_cert_revoked_since(struct db *db, int64_t since, int64_t expired_before,
+    struct db_cert **out, size_t *n)
 {
+	struct db_param p[] = {DB_INT(since), DB_INT(expired_before)};
+
 	return certs_query(db,
-	    CERT_COLUMNS "WHERE revoked_at >= $1 ORDER BY revoked_at, serial",
-	    since, out, n);
+	    CERT_COLUMNS "WHERE revoked_at >= $1 AND not_after >= $2 "
+			 "ORDER BY revoked_at, serial",
+	    p, NP(p), out, n);
 }
 
 #define CERT_LIST_COLUMNS                                                      \

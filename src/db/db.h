@@ -189,9 +189,10 @@ int db_cert_mark_used(struct db *db, const char *serial, int64_t now,
 /* Revoked certificates not yet expired at now, for the CRL (malloc'ed). */
 int db_cert_revoked_list(struct db *db, int64_t now,
     struct db_cert **out, size_t *n);
-/* Certificates revoked at since or later, expired or not (malloc'ed). */
+/* Certificates revoked at since or later that expired at expired_before
+ * or later, or not at all (malloc'ed). */
 int db_cert_revoked_since(struct db *db, int64_t since,
-    struct db_cert **out, size_t *n);
+    int64_t expired_before, struct db_cert **out, size_t *n);
 /* Lists certificates; client may be NULL, expiring_before 0 for all. */
 json_t *db_cert_list(struct db *db, const char *client_id,
     int64_t expiring_before);

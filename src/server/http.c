@@ -505,7 +505,7 @@ server_crl_catch_up(struct server *srv, struct db *db, char *err)
 int
 server_revocations_changed(struct server *srv, struct db *db, char *err)
 {
-	if (revoked_update(&srv->revoked, db, err) < 0)
+	if (revoked_update(&srv->revoked, db, now_unix(), err) < 0)
 		return -1;
 	return server_refresh_crl(srv, db, err);
 }
@@ -513,7 +513,7 @@ server_revocations_changed(struct server *srv, struct db *db, char *err)
 int
 server_revocations_added(struct server *srv, struct db *db, char *err)
 {
-	if (revoked_update(&srv->revoked, db, err) < 0)
+	if (revoked_update(&srv->revoked, db, now_unix(), err) < 0)
 		return -1;
 	/* The tasks thread issues the CRL: a worker's loop never waits for
 	 * one (43 ms of the signer's at 4,800 entries, growing with them). */
@@ -633,7 +633,8 @@ server_run(const struct site_config *cfg, const char *listen_override)
 		site_path(&srv.cfg, SITE_DB, path, sizeof(path));
 		db = db_open(path, err);
 	}
-	if (db == NULL || revoked_update(&srv.revoked, db, err) < 0 ||
+	if (db == NULL ||
+	    revoked_update(&srv.revoked, db, now_unix(), err) < 0 ||
 	    server_refresh_crl(&srv, db, err) < 0) {
 		log_err("%s", err);
 		goto out;

@@ -35,18 +35,19 @@ cmp_entry(const void *a, const void *b)
 }
 
 int
-revoked_update(struct revoked_set *s, struct db *db, char *err)
+revoked_update(struct revoked_set *s, struct db *db, int64_t now, char *err)
 {
 	struct db_cert *list;
 	struct revoked_entry *add, *v, *old;
 	size_t n, i = 0, j = 0, k = 0;
+	int64_t keep = now - REVOKED_KEEP_EXPIRED;
 
 	pthread_mutex_lock(&s->update_lock);
 	/* From the latest second read, again: a revocation later in that
 	 * second is not missed, and one read twice changes nothing. Expired
-	 * certificates fail the handshake anyway; they are kept all the
-	 * same, a clock can be wrong. */
-	if (db_cert_revoked_since(db, s->since, &list, &n) < 0) {
+	 * certificates fail the handshake anyway; they are kept a month all
+	 * the same, a clock can be wrong. */
+	if (db_cert_revoked_since(db, s->since, keep, &list, &n) < 0) {
 		pthread_mutex_unlock(&s->update_lock);
 		return err_set(err, "cannot read revoked certificates");
 	}
@@ -61,6 +62,7 @@ revoked_update(struct revoked_set *s, struct db *db, char *err)
 	}
 	for (j = 0; j < n; j++) {
 		str_copy(add[j].serial, sizeof(add[j].serial), list[j].serial);
+		add[j].not_after = list[j].not_after;
 		add[j].state = strcmp(list[j].revoke_reason,
 				   REVOKED_REASON_BLOCK) == 0
 		    ? REVOKED_BLOCK
@@ -72,8 +74,9 @@ revoked_update(struct revoked_set *s, struct db *db, char *err)
 		s->since = list[n - 1].revoked_at;
 	free(list);
 	/* Both sorted (a serial is a row's key, so once in each): merged, a
-	 * serial read again kept once (a revocation's reason never changes).
-	 * Only this writer changes s->v, so it is read without the lock. */
+	 * serial read again kept once (a revocation's reason never changes),
+	 * one expired for longer than kept dropped. Only this writer changes
+	 * s->v, so it is read without the lock. */
 	j = 0;
 	while (i < s->n || j < n) {
 		int c = i == s->n ? 1
@@ -84,7 +87,9 @@ revoked_update(struct revoked_set *s, struct db *db, char *err)
 			v[k++] = add[j++];
 			continue;
 		}
-		v[k++] = s->v[i++];
+		if (s->v[i].not_after >= keep)
+			v[k++] = s->v[i];
+		i++;
 		if (c == 0)
 			j++;
 	}

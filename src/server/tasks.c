@@ -91,12 +91,19 @@ tasks_expiry_warnings(struct server *srv, struct db *db, int64_t now)
 	json_decref(list);
 }
 
+/* Daily: certificates about to expire named in the log, and those
+ * revoked and expired for over REVOKED_KEEP_EXPIRED let go of by the
+ * handshake's revoked set. */
 static void
 on_expiry_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
+	char err[ERRMSG_MAX];
+	int64_t now = now_unix();
 
-	tasks_expiry_warnings(srv, srv->tasks_db, now_unix());
+	tasks_expiry_warnings(srv, srv->tasks_db, now);
+	if (revoked_update(&srv->revoked, srv->tasks_db, now, err) < 0)
+		log_err("cannot bring the revoked set up to date: %s", err);
 }
 
 /* Once a minute: the retention tasks whose time has come, and the TLS

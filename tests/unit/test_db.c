@@ -225,7 +225,7 @@ test_revocation(void **state)
 
 	revoked_init(&set);
 	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_NO);
-	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
 	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a02"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
@@ -234,10 +234,10 @@ test_revocation(void **state)
 
 	/* Updates read what was revoked since, in the same second too. */
 	assert_int_equal(db_cert_revoke(db, "0a04", "superseded", 12, err), 1);
-	assert_int_equal(db_cert_revoked_since(db, 12, &list, &n), 0);
+	assert_int_equal(db_cert_revoked_since(db, 12, 0, &list, &n), 0);
 	assert_int_equal(n, 3); /* 0a02, 0a03, 0a04: the second of 12 */
 	free(list);
-	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
 	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a02"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
@@ -251,17 +251,36 @@ test_revocation(void **state)
 			     "privilegeWithdrawn", 40, err),
 	    2);
 	/* An update with nothing new changes nothing. */
-	assert_int_equal(revoked_update(&set, db, err), 0);
-	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
 	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0b00"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a05"), REVOKED_NO);
 	assert_int_equal(set.n, 6);
 	/* Entries kept sorted: every one found, after another update too. */
-	assert_int_equal(revoked_update(&set, db, err), 0);
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
 	assert_int_equal(set.n, 6);
 	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
+	/* A month after 0a03 expired (at 100) the set lets it go, and the
+	 * others stay; a set read afresh then never holds it. */
+	assert_int_equal(
+	    revoked_update(&set, db, 100 + REVOKED_KEEP_EXPIRED, err), 0);
+	assert_int_equal(set.n, 6);
+	assert_int_equal(
+	    revoked_update(&set, db, 101 + REVOKED_KEEP_EXPIRED, err), 0);
+	assert_int_equal(set.n, 5);
+	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_NO);
+	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0b00"), REVOKED_BLOCK);
+	revoked_free(&set);
+	revoked_init(&set);
+	assert_int_equal(
+	    revoked_update(&set, db, 101 + REVOKED_KEEP_EXPIRED, err), 0);
+	assert_int_equal(set.n, 5);
+	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_NO);
+	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_YES);
 	revoked_free(&set);
 	db_close(db);
 }
