@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -34,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "../crypto/pki.h"
+#include "resp.h"
 #include "util.h"
 
 #define HEADERS_MAX (64 * 1024)
@@ -983,36 +983,23 @@ reply_more(struct reply *rp, struct hconn *c, int64_t deadline,
 	return 1;
 }
 
-static void
+/* Takes in an answer's head (common/resp.c): -1 when it is malformed. */
+static int
 parse_headers(struct reply *rp, struct httpc_resp *resp)
 {
-	char *line = rp->data, *end = rp->data + rp->head_len, *nl;
+	struct resp_head h;
 
-	rp->status = strtol(rp->data + 9, NULL, 10);
-	rp->clen = -1;
-	while (line < end && (nl = memchr(line, '\n', (size_t)(end - line)))) {
-		size_t n = (size_t)(nl - line);
-
-		if (n > 15 && strncasecmp(line, "Content-Length:", 15) == 0)
-			rp->clen = strtoll(line + 15, NULL, 10);
-		else if (n > 18 &&
-		    strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
-		    memmem(line, n, "chunked", 7) != NULL)
-			rp->chunked = 1;
-		else if (n > 11 && strncasecmp(line, "Connection:", 11) == 0 &&
-		    memmem(line, n, "close", 5) != NULL)
-			rp->close = 1;
-		else if (n > 5 && strncasecmp(line, "ETag:", 5) == 0) {
-			size_t i, j = 0;
-
-			for (i = 5; i < n && j + 1 < sizeof(resp->etag); i++)
-				if (line[i] != ' ' && line[i] != '"' &&
-				    line[i] != '\r')
-					resp->etag[j++] = line[i];
-			resp->etag[j] = '\0';
-		}
-		line = nl + 1;
-	}
+	if (resp_parse_head(rp->data, rp->head_len, &h) < 0)
+		return -1;
+	rp->status = h.status;
+	rp->chunked = h.length == RESP_CHUNKED;
+	rp->clen = h.length >= 0 ? h.length : -1;
+	rp->close = h.close;
+	/* Kept without its quotes, for If-None-Match; a weak or odd one is
+	 * not kept (the next request then asks without one). */
+	if (resp_etag_opaque(h.etag, resp->etag, sizeof(resp->etag)) < 0)
+		resp->etag[0] = '\0';
+	return 0;
 }
 
 int
@@ -1021,16 +1008,16 @@ httpc_dechunk(char *body, size_t len, size_t *blen)
 	size_t in = 0, out = 0;
 
 	for (;;) {
-		char *end, *crlf = memmem(body + in, len - in, "\r\n", 2);
-		unsigned long long size;
+		char *crlf = memmem(body + in, len - in, "\r\n", 2);
+		long long n;
+		size_t size;
 
 		if (crlf == NULL)
 			return len - in > 64 ? -1 : 0; /* a size line is short */
-		if (!isxdigit((unsigned char)body[in]))
+		n = resp_chunk_size(body + in, (size_t)(crlf - (body + in)));
+		if (n < 0 || n > HTTPC_BODY_MAX)
 			return -1;
-		size = strtoull(body + in, &end, 16);
-		if (size > HTTPC_BODY_MAX || (end != crlf && *end != ';'))
-			return -1;
+		size = (size_t)n;
 		in = (size_t)(crlf - body) + 2;
 		if (size == 0) {
 			*blen = out;
@@ -1057,16 +1044,19 @@ read_reply(struct hconn *c, struct reply *rp, struct httpc_resp *resp,
 		int r;
 
 		if (rp->head_len == 0 && rp->len > 0) {
-			char *e = strstr(rp->data, "\r\n\r\n");
+			char *e = memmem(rp->data, rp->len, "\r\n\r\n", 4);
 
 			if (e != NULL) {
 				rp->head_len = (size_t)(e - rp->data) + 4;
-				if (rp->head_len < 12 ||
-				    strncmp(rp->data, "HTTP/1.", 7) != 0)
+				if (strncmp(rp->data, "HTTP/", 5) != 0)
 					return err_set(err, "%s did not answer "
 							    "HTTP",
 					    url);
-				parse_headers(rp, resp);
+				if (parse_headers(rp, resp) < 0)
+					return err_set(err, "%s sent a "
+							    "malformed answer "
+							    "head",
+					    url);
 			} else if (rp->len > HEADERS_MAX) {
 				return err_set(err, "%s sent headers over %d "
 						    "bytes",
@@ -1125,11 +1115,10 @@ read_reply(struct hconn *c, struct reply *rp, struct httpc_resp *resp,
 		if (r == 0) {
 			if (rp->len == 0)
 				return 0;
-			/* A body delimited by the end of the connection. */
-			if (rp->head_len > 0 && rp->clen < 0 && !rp->chunked) {
-				rp->close = 1;
+			/* A body delimited by the end of the connection
+			 * (RESP_TO_CLOSE: the head said it closes). */
+			if (rp->head_len > 0 && rp->clen < 0 && !rp->chunked)
 				return 1;
-			}
 			return err_set(err, "%s closed the connection in the "
 					    "middle of its answer",
 			    url);

@@ -45,7 +45,7 @@
 #include "crypto/token.h"
 #include "hist.h"
 #include "proto/discovery.h"
-#include "resp.h"
+#include "common/resp.h"
 
 #define IDS_MAX 100000
 #define HEADER_MAX 16384
@@ -474,12 +474,13 @@ parse_head(struct conn *c, const char *h, size_t len)
 {
 	struct resp_head r;
 
-	if (resp_parse_head(h, len, &r) < 0)
+	/* Every answer on a kept connection needs its length. */
+	if (resp_parse_head(h, len, &r) < 0 || r.length == RESP_TO_CLOSE)
 		return -1;
 	c->status = r.status;
 	if (r.etag[0] != '\0')
 		memcpy(c->etag, r.etag, sizeof(c->etag));
-	c->chunked = r.length < 0; /* sizes come with each chunk */
+	c->chunked = r.length == RESP_CHUNKED; /* sizes with each chunk */
 	c->body_left = c->chunked ? 0 : (size_t)r.length;
 	return 0;
 }

@@ -1,5 +1,6 @@
-/* test_resp.c - the load generator's reading of answer heads and chunk
- * sizes: what a peer sends, what a broken or hostile server might. */
+/* test_resp.c - the reading of answer heads and chunk sizes (the HTTPS
+ * client's and the load generator's): what a peer sends, what a broken or
+ * hostile server might. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "resp.h"
+#include "common/resp.h"
 
 static int
 head(const char *text, struct resp_head *r)
@@ -47,6 +48,25 @@ test_heads(void **state)
 	assert_int_equal(head("HTTP/1.1 200 OK\r\nContent-Length: 1073741824"
 			      "\r\n\r\n", &r), 0);
 	assert_int_equal(r.length, 1LL << 30);
+	assert_int_equal(r.close, 0);
+	/* Connection: close, among other tokens, in any case. */
+	assert_int_equal(head("HTTP/1.1 200 OK\r\nConnection: Upgrade, "
+			      "CLOSE\r\nContent-Length: 2\r\n\r\n", &r), 0);
+	assert_int_equal(r.close, 1);
+	assert_int_equal(head("HTTP/1.1 200 OK\r\nConnection: keep-alive, "
+			      "closer\r\nContent-Length: 2\r\n\r\n", &r), 0);
+	assert_int_equal(r.close, 0);
+	/* HTTP/1.0 closes; a body without framing runs to the close. */
+	assert_int_equal(head("HTTP/1.0 200 ok\r\nContent-type: text/plain"
+			      "\r\n\r\n", &r), 0);
+	assert_int_equal(r.length, RESP_TO_CLOSE);
+	assert_int_equal(r.close, 1);
+	assert_int_equal(head("HTTP/1.1 200 OK\r\n\r\n", &r), 0);
+	assert_int_equal(r.length, RESP_TO_CLOSE);
+	assert_int_equal(r.close, 1);
+	assert_int_equal(head("HTTP/1.0 204 No Content\r\n\r\n", &r), 0);
+	assert_int_equal(r.length, 0);
+	assert_int_equal(r.close, 1);
 }
 
 static void
@@ -56,13 +76,13 @@ test_malformed(void **state)
 		"",
 		"HTTP/1.1 200 OK\r\n",			  /* no empty line */
 		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n", /* the same */
-		"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 099 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 600 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 +20 OK\r\nContent-Length: 0\r\n\r\n",
-		"HTTP/1.1 200 OK\r\n\r\n", /* no framing */
 		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length:\r\n\r\n",
@@ -74,6 +94,10 @@ test_malformed(void **state)
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunkedx\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length : 4\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nno colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n: empty name\r\nContent-Length: 4\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n Content-Length: 4\r\n\r\n", /* folded */
+		"HTTP/1.1 200 OK\r\nX(y): 1\r\nContent-Length: 4\r\n\r\n",
 	};
 	struct resp_head r;
 	size_t i;
@@ -116,6 +140,26 @@ test_etags(void **state)
 	    "Content-Length: 0\r\n\r\n", etag);
 	assert_int_equal(head(text, &r), 0);
 	assert_string_equal(r.etag, "");
+}
+
+/* What the HTTPS client keeps of an ETag: a strong one's opaque part. */
+static void
+test_etag_opaque(void **state)
+{
+	char out[8];
+
+	assert_int_equal(resp_etag_opaque("\"abc\"", out, sizeof(out)), 0);
+	assert_string_equal(out, "abc");
+	assert_int_equal(resp_etag_opaque("\"\"", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(resp_etag_opaque("\"1234567\"", out, sizeof(out)), 0);
+	assert_int_equal(resp_etag_opaque("\"12345678\"", out, sizeof(out)),
+	    -1);
+	assert_int_equal(resp_etag_opaque("W/\"abc\"", out, sizeof(out)), -1);
+	assert_int_equal(resp_etag_opaque("abc", out, sizeof(out)), -1);
+	assert_int_equal(resp_etag_opaque("\"", out, sizeof(out)), -1);
+	assert_int_equal(resp_etag_opaque("\"a\"b\"", out, sizeof(out)), -1);
+	assert_int_equal(resp_etag_opaque("", out, sizeof(out)), -1);
 }
 
 static void
@@ -164,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_heads),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_etags),
+		cmocka_unit_test(test_etag_opaque),
 		cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_chunk_sizes),
 	};

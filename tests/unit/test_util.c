@@ -215,7 +215,8 @@ test_dechunk(void **state)
 	size_t n;
 	const char *bad[] = {"zz\r\nab\r\n0\r\n\r\n", "-1\r\n",
 	    "3\r\nabcX\r\n0\r\n\r\n", "3x\r\nabc\r\n0\r\n\r\n",
-	    "ffffffffffffffffff\r\n", " 3\r\nabc\r\n0\r\n\r\n"};
+	    "ffffffffffffffffff\r\n", " 3\r\nabc\r\n0\r\n\r\n",
+	    "400001\r\n", "\r\nabc\r\n0\r\n\r\n"};
 	size_t i;
 
 	assert_int_equal(dechunk("3\r\nabc\r\n2;x=1\r\nde\r\n0\r\n\r\n", buf,

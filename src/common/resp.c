@@ -1,5 +1,6 @@
-/* resp.c - reading a server's HTTP/1.1 answers for the load generator:
- * bounded by the lengths given, never by a NUL the server did not send. */
+/* resp.c - reading a server's HTTP/1.1 answers (the HTTPS client, the load
+ * generator): bounded by the lengths given, never by a NUL the server did
+ * not send. */
 #include <string.h>
 #include <strings.h>
 
@@ -59,6 +60,47 @@ visible(const char *p, size_t n)
 	return 1;
 }
 
+/* Whether the line [p, end) is a field: a token (RFC 9110 5.1) and a
+ * colon. A blank before the colon is refused (RFC 9112 5.1), so that
+ * "Content-Length : 4" cannot be taken as some other field. */
+static int
+field_line(const char *p, const char *end)
+{
+	const char *q;
+
+	for (q = p; q < end && *q != ':'; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+			(*q >= '0' && *q <= '9') ||
+			(*q != '\0' && strchr("!#$%&'*+-.^_`|~", *q) != NULL)))
+			return 0;
+	return q > p && q < end;
+}
+
+/* Whether the comma-separated list v (n bytes) has the token tok, in any
+ * case. */
+static int
+has_token(const char *v, size_t n, const char *tok)
+{
+	size_t tlen = strlen(tok);
+	const char *end = v + n, *p = v;
+
+	while (p < end) {
+		const char *q = memchr(p, ',', (size_t)(end - p)), *e;
+
+		if (q == NULL)
+			q = end;
+		e = q;
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - p) == tlen && strncasecmp(p, tok, tlen) == 0)
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
 /* Whether the last transfer coding of a Transfer-Encoding value is
  * "chunked". */
 static int
@@ -89,14 +131,16 @@ resp_parse_head(const char *h, size_t len, struct resp_head *r)
 	int chunked = 0;
 
 	memset(r, 0, sizeof(*r));
-	r->length = -1;
+	r->length = RESP_CHUNKED;
 	/* "HTTP/1.1 " three digits, then a space or the line's end. */
 	if (len < 13 || memchr(h, '\0', len) != NULL ||
-	    memcmp(h, "HTTP/1.1 ", 9) != 0 ||
+	    (memcmp(h, "HTTP/1.1 ", 9) != 0 &&
+		memcmp(h, "HTTP/1.0 ", 9) != 0) ||
 	    (n = decimal(h + 9, 3, 999)) < 100 || n > 599 ||
 	    (h[12] != ' ' && h[12] != '\r' && h[12] != '\n'))
 		return -1;
 	r->status = (int)n;
+	r->close = h[7] == '0';
 	if ((nl = memchr(h, '\n', len)) == NULL)
 		return -1;
 	for (line = nl + 1; line < end; line = nl + 1) {
@@ -107,6 +151,8 @@ resp_parse_head(const char *h, size_t len, struct resp_head *r)
 		le = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
 		if (le == line)
 			break; /* the empty line */
+		if (!field_line(line, le))
+			return -1;
 		if (header_is(line, le, "Content-Length", &v, &vlen)) {
 			n = decimal(v, vlen, RESP_BODY_MAX);
 			/* Two different lengths: no framing to trust. */
@@ -118,6 +164,9 @@ resp_parse_head(const char *h, size_t len, struct resp_head *r)
 			if (!ends_chunked(v, vlen))
 				return -1; /* a body that ends at close */
 			chunked = 1;
+		} else if (header_is(line, le, "Connection", &v, &vlen)) {
+			if (has_token(v, vlen, "close"))
+				r->close = 1;
 		} else if (header_is(line, le, "ETag", &v, &vlen) &&
 		    vlen < sizeof(r->etag) && visible(v, vlen)) {
 			/* It goes back in If-None-Match as it is. */
@@ -130,11 +179,27 @@ resp_parse_head(const char *h, size_t len, struct resp_head *r)
 	if (r->status < 200 || r->status == 204 || r->status == 304)
 		r->length = 0;
 	else if (chunked)
-		r->length = -1;
+		r->length = RESP_CHUNKED;
 	else if (clen >= 0)
 		r->length = clen;
-	else
+	else {
+		r->length = RESP_TO_CLOSE;
+		r->close = 1;
+	}
+	return 0;
+}
+
+int
+resp_etag_opaque(const char *etag, char *out, size_t size)
+{
+	size_t n = strlen(etag);
+
+	/* A strong ETag is DQUOTE *etagc DQUOTE (RFC 9110 8.8.3). */
+	if (n < 2 || etag[0] != '"' || etag[n - 1] != '"' || n - 2 >= size ||
+	    memchr(etag + 1, '"', n - 2) != NULL)
 		return -1;
+	memcpy(out, etag + 1, n - 2);
+	out[n - 2] = '\0';
 	return 0;
 }
 
