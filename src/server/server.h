@@ -53,6 +53,7 @@ struct server {
 					 * two (and writes to crl and
 					 * crl_servers) */
 	int64_t crl_issued_ms; /* monotonic */
+	int64_t crl_build_ms;  /* what the last CRLs took to issue */
 	char crl_servers_sum[PKI_FPR_HEX]; /* what crl_servers lists */
 	int crl_pending;       /* atomic: a revocation no CRL holds yet */
 	struct revoked_set revoked;
@@ -191,12 +192,15 @@ int server_revocations_changed(struct server *srv, struct db *db, char *err);
 /* The same for revocations that come in bursts (certificates superseded by
  * a renewal, a re-enrollment, an approval): the revoked set at once; the
  * CRL from the tasks thread, within 250 ms when none was issued in the
- * last second, else within 250 ms of that second's end
+ * last second (or crl_coalesce_ms), else within 250 ms of its end
  * (server_crl_catch_up). */
 int server_revocations_added(struct server *srv, struct db *db, char *err);
 /* Issues the CRL a revocation is waiting for, once a second has passed
  * since the last one and no other is being issued. */
 int server_crl_catch_up(struct server *srv, struct db *db, char *err);
+/* The least time between two CRLs of a burst, after CRLs that took
+ * build_ms to issue: a second, or ten times build_ms, at most a minute. */
+int64_t crl_coalesce_ms(int64_t build_ms);
 
 /* notify.c: the connection registry and the notification channel. */
 int worker_notify_init(struct worker *w);

@@ -257,30 +257,95 @@ test_revocation(void **state)
 	assert_int_equal(revoked_check(&set, "0b00"), REVOKED_BLOCK);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
 	assert_int_equal(revoked_check(&set, "0a05"), REVOKED_NO);
-	assert_int_equal(set.n, 6);
+	assert_int_equal(revoked_count(&set), 6);
 	/* Entries kept sorted: every one found, after another update too. */
 	assert_int_equal(revoked_update(&set, db, 200, err), 0);
-	assert_int_equal(set.n, 6);
+	assert_int_equal(revoked_count(&set), 6);
 	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
-	/* A month after 0a03 expired (at 100) the set lets it go, and the
-	 * others stay; a set read afresh then never holds it. */
+	/* A month after a certificate expired the set lets it go, at its
+	 * next rebuild (at least daily); a set read afresh then never holds
+	 * it. 0a03 expired at 100, the others at 5000; 0c00 lives on. */
+	assert_int_equal(db_cert_insert(db, "0c00", "r4", "client", "f", "hw",
+			     (int64_t)400 * 86400, 30, err),
+	    0);
+	assert_int_equal(db_cert_revoke(db, "0c00", "superseded", 50, err), 1);
 	assert_int_equal(
-	    revoked_update(&set, db, 100 + REVOKED_KEEP_EXPIRED, err), 0);
-	assert_int_equal(set.n, 6);
+	    revoked_update(&set, db, 90 + REVOKED_KEEP_EXPIRED, err), 0);
+	assert_int_equal(revoked_count(&set), 7);
 	assert_int_equal(
 	    revoked_update(&set, db, 101 + REVOKED_KEEP_EXPIRED, err), 0);
-	assert_int_equal(set.n, 5);
+	assert_int_equal(revoked_count(&set), 7);
+	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_YES);
+	assert_int_equal(revoked_update(&set, db,
+			     90 + REVOKED_KEEP_EXPIRED + REVOKED_REBUILD_SECS,
+			     err),
+	    0);
+	assert_int_equal(revoked_count(&set), 1);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_NO);
-	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_YES);
-	assert_int_equal(revoked_check(&set, "00ff"), REVOKED_BLOCK);
-	assert_int_equal(revoked_check(&set, "0b00"), REVOKED_BLOCK);
+	assert_int_equal(revoked_check(&set, "0a01"), REVOKED_NO);
+	assert_int_equal(revoked_check(&set, "0c00"), REVOKED_YES);
 	revoked_free(&set);
 	revoked_init(&set);
-	assert_int_equal(
-	    revoked_update(&set, db, 101 + REVOKED_KEEP_EXPIRED, err), 0);
-	assert_int_equal(set.n, 5);
+	assert_int_equal(revoked_update(&set, db,
+			     90 + REVOKED_KEEP_EXPIRED + REVOKED_REBUILD_SECS,
+			     err),
+	    0);
+	assert_int_equal(revoked_count(&set), 1);
 	assert_int_equal(revoked_check(&set, "0a03"), REVOKED_NO);
-	assert_int_equal(revoked_check(&set, "0a04"), REVOKED_YES);
+	assert_int_equal(revoked_check(&set, "0c00"), REVOKED_YES);
+	revoked_free(&set);
+	db_close(db);
+}
+
+/* Thousands of revocations, ten per update: the set holds every one at
+ * every step, in its bulk or its recent array, and rebuilds the bulk as
+ * the recent array grows past its bound, not at every update. */
+static void
+test_revoked_many(void **state)
+{
+	char err[ERRMSG_MAX], serial[16];
+	struct db *db = db_open(path, err);
+	struct revoked_set set;
+	int batch, i, k, rebuilds = 0;
+	size_t had, base;
+
+	assert_non_null(db);
+	revoked_init(&set);
+	/* What the tests before left revoked in the file. */
+	assert_int_equal(revoked_update(&set, db, 200, err), 0);
+	base = had = revoked_count(&set);
+	for (batch = 0; batch < 200; batch++) {
+		assert_int_equal(db_begin(db, err), 0);
+		for (i = 0; i < 10; i++) {
+			/* Serials out of order, spread over the range. */
+			k = batch * 10 + i;
+			snprintf(serial, sizeof(serial), "%08x",
+			    (unsigned)k * 2654435761u);
+			assert_int_equal(db_cert_insert(db, serial, "m", "client",
+					     "f", "hw", 1000000, 1, err),
+			    0);
+			assert_int_equal(db_cert_revoke(db, serial,
+					     k % 7 ? "superseded"
+						   : "privilegeWithdrawn",
+					     100 + batch, err),
+			    1);
+		}
+		assert_int_equal(db_commit(db, err), 0);
+		assert_int_equal(revoked_update(&set, db, 200, err), 0);
+		assert_int_equal(revoked_count(&set), base + (batch + 1) * 10);
+		if (set.n != had)
+			rebuilds++;
+		had = set.n;
+		for (k = batch % 13; k < batch * 10 + 10; k += 13) {
+			snprintf(serial, sizeof(serial), "%08x",
+			    (unsigned)k * 2654435761u);
+			assert_int_equal(revoked_check(&set, serial),
+			    k % 7 ? REVOKED_YES : REVOKED_BLOCK);
+		}
+		assert_int_equal(revoked_check(&set, "ffffffff"), REVOKED_NO);
+	}
+	/* Some updates rebuild the bulk, most do not. */
+	assert_true(rebuilds >= 5 && rebuilds <= 100);
 	revoked_free(&set);
 	db_close(db);
 }
@@ -512,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_certs),
 		cmocka_unit_test(test_migration_keeps_data),
 		cmocka_unit_test(test_revocation),
+		cmocka_unit_test(test_revoked_many),
 		cmocka_unit_test(test_notifications),
 		cmocka_unit_test(test_notify_pending),
 		cmocka_unit_test(test_retention),

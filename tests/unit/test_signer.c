@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "server/server.h"
 #include "server/signer.h"
 
 static struct signer_keys k;
@@ -192,6 +193,21 @@ test_crl_and_bytes(void **state)
 	free(out);
 }
 
+/* How often the site asks the signer for a CRL in a burst: a second, or
+ * ten times what the last CRL took (a whole site's takes about half a
+ * second), at most a minute. */
+static void
+test_crl_coalesce(void **state)
+{
+	assert_int_equal(crl_coalesce_ms(0), 1000);
+	assert_int_equal(crl_coalesce_ms(43), 1000);
+	assert_int_equal(crl_coalesce_ms(100), 1000);
+	assert_int_equal(crl_coalesce_ms(101), 1010);
+	assert_int_equal(crl_coalesce_ms(500), 5000);
+	assert_int_equal(crl_coalesce_ms(6000), 60000);
+	assert_int_equal(crl_coalesce_ms(100000), 60000);
+}
+
 int
 main(void)
 {
@@ -199,6 +215,7 @@ main(void)
 		cmocka_unit_test(test_sign_csr),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_crl_and_bytes),
+		cmocka_unit_test(test_crl_coalesce),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
