@@ -96,6 +96,8 @@ has_token(const char *v, size_t n, const char *tok)
 			e--;
 		if ((size_t)(e - p) == tlen && strncasecmp(p, tok, tlen) == 0)
 			return 1;
+		if (q == end)
+			break;
 		p = q + 1;
 	}
 	return 0;

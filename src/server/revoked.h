@@ -55,10 +55,10 @@ void revoked_init(struct revoked_set *s);
 void revoked_free(struct revoked_set *s);
 /* Adds the certificates revoked since the last update (the first reads
  * them all): reads only those (a revocation is never taken back), so a
- * revocation costs a copy of the set, not a read of every revoked
- * certificate. Certificates expired more than REVOKED_KEEP_EXPIRED before
+ * revocation costs a copy of the small array (and now and then of the
+ * bulk), not a read of every revoked certificate. Certificates expired more than REVOKED_KEEP_EXPIRED before
  * now are left out, and dropped from the set when its bulk is rebuilt
- * (at least daily: the tasks thread updates it daily for that). */
+ * (at least daily: the tasks thread updates it every minute). */
 int revoked_update(struct revoked_set *s, struct db *db, int64_t now,
     char *err);
 /* O(log n) under a read lock; safe from any worker thread. */

@@ -91,32 +91,30 @@ tasks_expiry_warnings(struct server *srv, struct db *db, int64_t now)
 	json_decref(list);
 }
 
-/* Daily: certificates about to expire named in the log, and those
- * revoked and expired for over REVOKED_KEEP_EXPIRED let go of by the
- * handshake's revoked set. */
 static void
 on_expiry_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	tasks_expiry_warnings(srv, srv->tasks_db, now_unix());
+}
+
+/* Once a minute: the retention tasks whose time has come, the TLS
+ * sessions past their lifetime let go, and the revoked set updated, so
+ * that it is rebuilt at least daily, letting go of certificates expired
+ * for over REVOKED_KEEP_EXPIRED. */
+static void
+on_retention_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	char err[ERRMSG_MAX];
 	int64_t now = now_unix();
 
-	tasks_expiry_warnings(srv, srv->tasks_db, now);
-	if (revoked_update(&srv->revoked, srv->tasks_db, now, err) < 0)
-		log_err("cannot bring the revoked set up to date: %s", err);
-}
-
-/* Once a minute: the retention tasks whose time has come, and the TLS
- * sessions past their lifetime let go. */
-static void
-on_retention_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *srv = arg;
-	int64_t now = now_unix();
-
 	retention_due(srv->tasks_db, now);
 	if (srv->cfg.tls_sessions > 0)
 		tlscache_expire((long)now);
+	if (revoked_update(&srv->revoked, srv->tasks_db, now, err) < 0)
+		log_err("cannot bring the revoked set up to date: %s", err);
 }
 
 /* The scheduled full evaluation of every collection: a safety net behind
