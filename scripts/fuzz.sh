@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 secs=$2
 shift 2
 src=$(cd "$(dirname "$0")/.." && pwd)
-names=${*:-token enroll config csr signer inventory status query policy window validity resp}
+names=${*:-token enroll config csr signer inventory status query policy window validity resp cursor}
 for n in $names; do
 	bin="$build/tests/fuzz_$n"
 	if [ ! -x "$bin" ]; then

@@ -214,6 +214,83 @@ show(struct ctl *c, json_t *o, const char *list_key,
 	return 0;
 }
 
+/* Prints text with each line indented by n spaces, without a line end
+ * after the last. */
+static void
+print_indented(const char *text, int n)
+{
+	const char *p = text, *nl;
+
+	for (;; p = nl + 1) {
+		nl = strchr(p, '\n');
+		printf("%*s%.*s%s", n, "",
+		    (int)(nl ? (size_t)(nl - p) : strlen(p)), p,
+		    nl ? "\n" : "");
+		if (nl == NULL)
+			break;
+	}
+}
+
+/* Every page of an admin list (path, which may have a query already),
+ * a page at a time as the site gives it ("next"): the JSON object
+ * {list_key: [rows]}, printed row by row, or the table of cols, aligned
+ * over every row. A whole site's list in one answer was tens of MB, more
+ * than the client reads. STEWARD_CTL_PAGE sets the page size (tests). */
+static int
+show_pages(struct ctl *c, const char *path, const char *list_key,
+    const struct column *cols)
+{
+	char url[700], after[128] = "";
+	const char *env = getenv("STEWARD_CTL_PAGE"), *next;
+	int64_t page = 1000;
+	struct table t;
+	size_t rows = 0, i;
+	json_t *o, *row;
+	int rc = 0;
+
+	if (env != NULL && parse_int64(env, 1, 10000, &page) < 0)
+		return usage_fail("STEWARD_CTL_PAGE takes 1 to 10000");
+	table_init(&t, cols);
+	for (;;) {
+		str_fmt(url, sizeof(url), "%s%slimit=%lld%s%s", path,
+		    strchr(path, '?') ? "&" : "?", (long long)page,
+		    after[0] ? "&after=" : "", after);
+		if ((o = call(c, "GET", url, NULL)) == NULL) {
+			rc = 1;
+			break;
+		}
+		json_array_foreach(json_object_get(o, list_key), i, row)
+		{
+			char *text;
+
+			if (!c->json)
+				continue;
+			printf(rows++ ? ",\n" : "{\n  \"%s\": [\n", list_key);
+			text = json_dumps(row, JSON_INDENT(2) | JSON_SORT_KEYS);
+			print_indented(text ? text : "null", 4);
+			free(text);
+		}
+		if (!c->json &&
+		    table_add(&t, json_object_get(o, list_key)) < 0) {
+			fail("out of memory");
+			rc = 1;
+		}
+		next = json_string_value(json_object_get(o, "next"));
+		if (rc != 0 || next == NULL ||
+		    str_copy(after, sizeof(after), next) < 0) {
+			json_decref(o);
+			break;
+		}
+		json_decref(o);
+	}
+	if (rc == 0 && c->json)
+		printf(rows ? "\n  ]\n}\n" : "{\n  \"%s\": []\n}\n", list_key);
+	else if (rc == 0)
+		table_print(&t);
+	table_free(&t);
+	return rc;
+}
+
 static int
 cmd_token(struct ctl *c, int argc, char **argv)
 {
@@ -309,7 +386,7 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 			    "or blocked");
 		str_fmt(path, sizeof(path), "/v1/admin/clients%s%s",
 		    status ? "?status=" : "", status ? status : "");
-		return show(c, call(c, "GET", path, NULL), "clients", cols);
+		return show_pages(c, path, "clients", cols);
 	}
 	if (argc == 2 && strcmp(argv[0], "show") == 0) {
 		if (!pki_client_id_valid(argv[1]))
@@ -445,7 +522,7 @@ cmd_certs(struct ctl *c, int argc, char **argv)
 		    within ? "expiring_within=" : "", within ? within : "");
 		str_fmt(path, sizeof(path), "/v1/admin/certs%s%s",
 		    q[0] ? "?" : "", q);
-		return show(c, call(c, "GET", path, NULL), "certs", cols);
+		return show_pages(c, path, "certs", cols);
 	}
 	if (argc >= 2 && strcmp(argv[0], "revoke") == 0) {
 		json_t *body = json_object();

@@ -29,38 +29,93 @@ cell_text(json_t *v, char kind, char *out, size_t size)
 }
 
 void
+table_init(struct table *t, const struct column *cols)
+{
+	memset(t, 0, sizeof(*t));
+	t->cols = cols;
+	for (t->ncols = 0; t->ncols < TABLE_COLS_MAX && cols[t->ncols].title;
+	     t->ncols++)
+		t->widths[t->ncols] = (int)strlen(cols[t->ncols].title);
+}
+
+int
+table_add(struct table *t, json_t *rows)
+{
+	json_t *row;
+	size_t i;
+	char buf[512];
+	int c;
+
+	json_array_foreach(rows, i, row)
+	{
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 64;
+			char **v = realloc(t->cells,
+			    cap * (size_t)t->ncols * sizeof(*v));
+
+			if (v == NULL)
+				return -1;
+			t->cells = v;
+			t->cap = cap;
+		}
+		for (c = 0; c < t->ncols; c++) {
+			cell_text(json_object_get(row, t->cols[c].key),
+			    t->cols[c].kind, buf, sizeof(buf));
+			if ((int)strlen(buf) > t->widths[c])
+				t->widths[c] = (int)strlen(buf);
+			if ((t->cells[t->n * (size_t)t->ncols + (size_t)c] =
+				    strdup(buf)) == NULL) {
+				while (c-- > 0)
+					free(t->cells[t->n * (size_t)t->ncols +
+					    (size_t)c]);
+				return -1;
+			}
+		}
+		t->n++;
+	}
+	return 0;
+}
+
+void
+table_print(const struct table *t)
+{
+	size_t i;
+	int c;
+
+	for (c = 0; c < t->ncols; c++)
+		printf("%-*s%s", t->widths[c], t->cols[c].title,
+		    c + 1 < t->ncols ? "  " : "\n");
+	for (i = 0; i < t->n; i++)
+		for (c = 0; c < t->ncols; c++)
+			printf("%-*s%s", t->widths[c],
+			    t->cells[i * (size_t)t->ncols + (size_t)c],
+			    c + 1 < t->ncols ? "  " : "\n");
+	if (t->n == 0)
+		printf("(none)\n");
+}
+
+void
+table_free(struct table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->n = t->cap = 0;
+}
+
+void
 print_table(json_t *arr, const struct column *cols)
 {
-	int widths[16] = {0}, c, ncols;
-	size_t i;
-	json_t *row;
-	char buf[512];
+	struct table t;
 
-	for (ncols = 0; ncols < 16 && cols[ncols].title; ncols++)
-		widths[ncols] = (int)strlen(cols[ncols].title);
-	json_array_foreach(arr, i, row)
-	{
-		for (c = 0; c < ncols; c++) {
-			cell_text(json_object_get(row, cols[c].key),
-			    cols[c].kind, buf, sizeof(buf));
-			if ((int)strlen(buf) > widths[c])
-				widths[c] = (int)strlen(buf);
-		}
-	}
-	for (c = 0; c < ncols; c++)
-		printf("%-*s%s", widths[c], cols[c].title,
-		    c + 1 < ncols ? "  " : "\n");
-	json_array_foreach(arr, i, row)
-	{
-		for (c = 0; c < ncols; c++) {
-			cell_text(json_object_get(row, cols[c].key),
-			    cols[c].kind, buf, sizeof(buf));
-			printf("%-*s%s", widths[c], buf,
-			    c + 1 < ncols ? "  " : "\n");
-		}
-	}
-	if (json_array_size(arr) == 0)
-		printf("(none)\n");
+	table_init(&t, cols);
+	if (table_add(&t, arr) < 0)
+		fprintf(stderr, "stewardctl: out of memory\n");
+	table_print(&t);
+	table_free(&t);
 }
 
 void

@@ -539,6 +539,38 @@ db_client_list(struct db *db, const char *status)
 	    NP(p), CLIENT_TYPES);
 }
 
+json_t *
+db_client_counts(struct db *db, int64_t active_after)
+{
+	struct db_param p[] = {DB_INT(active_after > 0 ? active_after : 0)};
+
+	return db_query_json(db,
+	    "SELECT c.status AS status, COALESCE(h.state, 'unknown') AS "
+	    "health, CASE WHEN "
+	    "COALESCE(c.last_seen, 0) > $1 OR "
+	    "COALESCE(c.last_inventory_at, 0) > $1 OR "
+	    "COALESCE(c.last_status_at, 0) > $1 OR "
+	    "COALESCE(c.last_health_at, 0) > $1 OR "
+	    "COALESCE(c.last_policy_at, 0) > $1 THEN 'active' ELSE 'inactive' "
+	    "END AS activity, COUNT(*) AS n FROM clients c LEFT JOIN health h ON "
+	    "h.client_id = c.id GROUP BY 1, 2, 3",
+	    p, NP(p), "sssi");
+}
+
+json_t *
+db_client_page(struct db *db, const char *status, int64_t after_at,
+    const char *after_id, int limit)
+{
+	struct db_param p[] = {DB_TEXT(status ? status : ""), DB_INT(after_at),
+	    DB_TEXT(after_id), DB_INT(limit)};
+
+	return db_query_json(db,
+	    CLIENT_COLUMNS "WHERE ($1 = '' OR status = $1) AND "
+			   "(created_at > $2 OR (created_at = $2 AND id > $3)) "
+			   "ORDER BY created_at, id LIMIT $4",
+	    p, NP(p), CLIENT_TYPES);
+}
+
 int
 db_client_decide(struct db *db, const char *id, const char *status,
     const char *source, const char *by, const char *serial, int64_t now,
@@ -875,15 +907,18 @@ db_cert_revoked_since(struct db *db, int64_t since, int64_t expired_before,
 #define CERT_LIST_TYPES "sssssiiiis"
 
 json_t *
-db_cert_list(struct db *db, const char *client_id, int64_t expiring_before)
+db_cert_page(struct db *db, const char *client_id, int64_t expiring_before,
+    int64_t after_at, const char *after_serial, int limit)
 {
 	struct db_param p[] = {DB_TEXT(client_id ? client_id : ""),
-	    DB_INT(expiring_before)};
+	    DB_INT(expiring_before), DB_INT(after_at), DB_TEXT(after_serial),
+	    DB_INT(limit)};
 
 	return db_query_json(db,
 	    CERT_LIST_COLUMNS
 	    "WHERE ($1 = '' OR client_id = $1) AND ($2 = 0 OR (not_after < $2 "
-	    "AND revoked_at IS NULL)) ORDER BY issued_at, serial",
+	    "AND revoked_at IS NULL)) AND (issued_at > $3 OR (issued_at = $3 "
+	    "AND serial > $4)) ORDER BY issued_at, serial LIMIT $5",
 	    p, NP(p), CERT_LIST_TYPES);
 }
 

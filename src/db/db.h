@@ -127,6 +127,16 @@ int db_client_insert(struct db *db, const char *id, const char *status,
 int db_client_get(struct db *db, const char *id, struct db_client *c);
 json_t *db_client_show(struct db *db, const char *id);
 json_t *db_client_list(struct db *db, const char *status);
+/* How many clients there are of each status, health ("unknown" when
+ * none) and activity ("active" when any channel was heard from after
+ * active_after, else "inactive"): rows of {status, health, activity, n}.
+ * Counted by the database: a whole site's clients are not loaded. */
+json_t *db_client_counts(struct db *db, int64_t active_after);
+/* A page of the clients (status NULL for all), in the order they were
+ * created, after the row (after_at, after_id): after_at -1 for the
+ * first page. */
+json_t *db_client_page(struct db *db, const char *status, int64_t after_at,
+    const char *after_id, int limit);
 int db_client_decide(struct db *db, const char *id, const char *status,
     const char *source, const char *by, const char *serial, int64_t now,
     char *err);
@@ -193,9 +203,12 @@ int db_cert_revoked_list(struct db *db, int64_t now,
  * or later, or not at all (malloc'ed). */
 int db_cert_revoked_since(struct db *db, int64_t since,
     int64_t expired_before, struct db_cert **out, size_t *n);
-/* Lists certificates; client may be NULL, expiring_before 0 for all. */
-json_t *db_cert_list(struct db *db, const char *client_id,
-    int64_t expiring_before);
+/* A page of certificates in the order they were issued, after the row
+ * (after_at, after_serial), after_at -1 for the first page; client may be
+ * NULL, expiring_before 0 for all. */
+json_t *db_cert_page(struct db *db, const char *client_id,
+    int64_t expiring_before, int64_t after_at, const char *after_serial,
+    int limit);
 /* Live client certificates expiring before t (for expiry warnings). */
 json_t *db_cert_expiring(struct db *db, int64_t before);
 

@@ -4,6 +4,7 @@
 #define STEWARD_WIRE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -11,5 +12,11 @@
  * be a JSON object; NULL with err filled otherwise. */
 json_t *wire_load_object(const char *body, size_t len, size_t max,
     char *err);
+
+/* The cursor of a paged admin list ("next" of one page, "after" of the
+ * next): "AT:KEY", AT the decimal ordering time of the last row (0 to
+ * 2^62), KEY its lowercase hex id or serial (1 to size - 1 digits). 0,
+ * or -1 when s is anything else. */
+int wire_cursor_parse(const char *s, int64_t *at, char *key, size_t size);
 
 #endif

@@ -152,16 +152,22 @@ void
 h_admin_clients_list(struct request *r)
 {
 	char status[16];
-	int have = query_get(r, "status", status, sizeof(status)) == 0;
+	int have = query_get(r, "status", status, sizeof(status));
+	struct page pg;
 	json_t *list;
 
-	if (have && strcmp(status, "pending") && strcmp(status, "approved") &&
-	    strcmp(status, "denied") && strcmp(status, "blocked")) {
+	if (have == -2 || (have == 0 && strcmp(status, "pending") &&
+			      strcmp(status, "approved") &&
+			      strcmp(status, "denied") &&
+			      strcmp(status, "blocked"))) {
 		reply_error(r, 400,
 		    "status must be pending, approved, denied or blocked");
 		return;
 	}
-	list = db_client_list(r->db, have ? status : NULL);
+	if (page_args(r, &pg) < 0)
+		return;
+	list = db_client_page(r->db, have == 0 ? status : NULL, pg.after_at,
+	    pg.after_key, pg.limit);
 	if (list == NULL) {
 		reply_error(r, 500, "cannot list clients");
 		return;
@@ -174,7 +180,7 @@ h_admin_clients_list(struct request *r)
 			client_activity(c, now_unix(),
 			    r->srv->cfg.inactive_after);
 	}
-	reply_json(r, 200, json_pack("{s:o}", "clients", list));
+	page_reply(r, &pg, "clients", list, "created_at", "id");
 }
 
 void

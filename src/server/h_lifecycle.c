@@ -156,27 +156,33 @@ h_admin_certs_list(struct request *r)
 {
 	char client[40], within[24];
 	int64_t secs = 0, before = 0;
-	int have_client = query_get(r, "client", client, sizeof(client)) == 0;
+	int have_client = query_get(r, "client", client, sizeof(client)), q;
+	struct page pg;
 	json_t *list;
 
-	if (have_client && !pki_client_id_valid(client)) {
+	if (have_client == -2 ||
+	    (have_client == 0 && !pki_client_id_valid(client))) {
 		reply_error(r, 400, "client must be a client id");
 		return;
 	}
-	if (query_get(r, "expiring_within", within, sizeof(within)) == 0) {
-		if (parse_duration(within, &secs) < 0 || secs <= 0) {
+	if ((q = query_get(r, "expiring_within", within, sizeof(within))) !=
+	    -1) {
+		if (q == -2 || parse_duration(within, &secs) < 0 || secs <= 0) {
 			reply_error(r, 400, "expiring_within must be a "
 					    "duration like 30d");
 			return;
 		}
 		before = now_unix() + secs;
 	}
-	list = db_cert_list(r->db, have_client ? client : NULL, before);
+	if (page_args(r, &pg) < 0)
+		return;
+	list = db_cert_page(r->db, have_client == 0 ? client : NULL, before,
+	    pg.after_at, pg.after_key, pg.limit);
 	if (list == NULL) {
 		reply_error(r, 500, "cannot list certificates");
 		return;
 	}
-	reply_json(r, 200, json_pack("{s:o}", "certs", list));
+	page_reply(r, &pg, "certs", list, "issued_at", "serial");
 }
 
 void

@@ -18,6 +18,7 @@
 #include "proto/discovery.h"
 #include "proto/inventory.h"
 #include "proto/status.h"
+#include "proto/wire.h"
 #include "server.h"
 
 #define ADMIN_BODY_MAX (16 * 1024)
@@ -243,10 +244,55 @@ query_get(struct request *r, const char *key, char *out, size_t size)
 	if (evhttp_parse_query_str(r->query, &q) < 0)
 		return -1;
 	v = evhttp_find_header(&q, key);
-	if (v != NULL && str_copy(out, size, v) == 0)
-		rc = 0;
+	if (v != NULL)
+		rc = str_copy(out, size, v) == 0 ? 0 : -2;
 	evhttp_clear_headers(&q);
 	return rc;
+}
+
+int
+page_args(struct request *r, struct page *pg)
+{
+	char v[128];
+	int64_t limit = PAGE_DEFAULT;
+	int q;
+
+	pg->after_at = -1;
+	pg->after_key[0] = '\0';
+	if ((q = query_get(r, "limit", v, sizeof(v))) == -2 ||
+	    (q == 0 && parse_int64(v, 1, PAGE_MAX, &limit) < 0)) {
+		reply_error(r, 400, "limit must be 1 to %d", PAGE_MAX);
+		return -1;
+	}
+	pg->limit = (int)limit;
+	if ((q = query_get(r, "after", v, sizeof(v))) == -2 ||
+	    (q == 0 && wire_cursor_parse(v, &pg->after_at, pg->after_key,
+			   sizeof(pg->after_key)) < 0)) {
+		reply_error(r, 400, "after must be the \"next\" of a page");
+		return -1;
+	}
+	return 0;
+}
+
+void
+page_reply(struct request *r, const struct page *pg, const char *name,
+    json_t *list, const char *at_field, const char *key_field)
+{
+	json_t *o = json_object(), *last;
+	char next[96];
+
+	/* A full page may have more after it: its last row says where. */
+	if (json_array_size(list) == (size_t)pg->limit &&
+	    (last = json_array_get(list, json_array_size(list) - 1)) != NULL &&
+	    json_string_value(json_object_get(last, key_field)) != NULL) {
+		str_fmt(next, sizeof(next), "%lld:%s",
+		    (long long)json_integer_value(json_object_get(last,
+			at_field)),
+		    json_string_value(json_object_get(last, key_field)));
+		json_object_set_new(o, "next", json_string(next));
+	}
+	json_object_set_new(o, name, list);
+	reply_json(r, 200, o);
 }
 
 /* --- peer identity, computed once per TLS connection --- */

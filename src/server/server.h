@@ -180,8 +180,27 @@ void reply_error(struct request *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Parses the body as a JSON object, or answers 400 and returns NULL. */
 json_t *body_json(struct request *r);
-/* Query parameter value (copied into out), or -1 if absent. */
+/* Query parameter value (copied into out): 0, -1 if absent, -2 if longer
+ * than out holds. */
 int query_get(struct request *r, const char *key, char *out, size_t size);
+
+/* The paging of an admin list: ?limit=N (1 to PAGE_MAX, PAGE_DEFAULT when
+ * not given) and ?after=CURSOR, the "next" of the page before
+ * (wire_cursor_parse). A whole site's list in one answer was tens of MB,
+ * built in a worker's loop. */
+#define PAGE_DEFAULT 1000
+#define PAGE_MAX 10000
+struct page {
+	int limit;
+	int64_t after_at; /* -1: the first page */
+	char after_key[PKI_SERIAL_HEX];
+};
+/* Reads the paging of r; -1 when it is malformed (400 answered). */
+int page_args(struct request *r, struct page *pg);
+/* Answers {name: list, "next": "AT:KEY"}, "next" only when the page is
+ * full (its last row's at_field and key_field). Takes list. */
+void page_reply(struct request *r, const struct page *pg, const char *name,
+    json_t *list, const char *at_field, const char *key_field);
 
 int server_run(const struct site_config *cfg, const char *listen_override);
 /* Regenerates the CRL through the signer and caches it. */

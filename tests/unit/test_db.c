@@ -297,6 +297,69 @@ test_revocation(void **state)
 	db_close(db);
 }
 
+/* The health report's counts, made by the database: by status, and, of
+ * approved clients, by health and by activity on any channel. */
+static void
+test_client_counts(void **state)
+{
+	static const char *const want[] = {
+	    "{\"activity\":\"active\",\"health\":\"healthy\",\"n\":1,"
+	    "\"status\":\"approved\"}",
+	    "{\"activity\":\"inactive\",\"health\":\"unknown\",\"n\":2,"
+	    "\"status\":\"approved\"}",
+	    "{\"activity\":\"inactive\",\"health\":\"unknown\",\"n\":1,"
+	    "\"status\":\"pending\"}"};
+	char err[ERRMSG_MAX], p2[300], seen[1024] = "";
+	struct db *db;
+	json_t *rows, *row;
+	size_t i, off = 0;
+
+	/* A file of its own: the other tests' clients are not counted. */
+	str_fmt(p2, sizeof(p2), "%s.counts", path);
+	unlink(p2);
+	db = db_open(p2, err);
+	assert_non_null(db);
+	assert_int_equal(db_client_insert(db, "c1", "approved", "h1", "hw1",
+			     "auto", NULL, NULL, 10, err),
+	    0);
+	assert_int_equal(db_client_insert(db, "c2", "approved", "h2", "hw2",
+			     "auto", NULL, NULL, 10, err),
+	    0);
+	assert_int_equal(db_client_insert(db, "c3", "approved", "h3", "hw3",
+			     "auto", NULL, NULL, 10, err),
+	    0);
+	assert_int_equal(db_client_insert(db, "c4", "pending", "h4", "hw4",
+			     NULL, NULL, NULL, 10, err),
+	    0);
+	/* c1: heard from on a channel after 500, and healthy; c2: before;
+	 * c3: never. */
+	assert_int_equal(db_client_touch(db, "c1", "health", 900, err), 0);
+	assert_int_equal(db_client_touch(db, "c2", "inventory", 400, err), 0);
+	assert_int_equal(db_health_put(db, "c1", 1, 900, "healthy", "[]", err),
+	    1);
+	rows = db_client_counts(db, 500);
+	assert_non_null(rows);
+	/* Each group as "status health activity n", in any order. */
+	json_array_foreach(rows, i, row)
+	{
+		char *t = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+
+		assert_non_null(t);
+		off += (size_t)snprintf(seen + off, sizeof(seen) - off, "%s\n",
+		    t);
+		free(t);
+	}
+	json_decref(rows);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(seen, want[i]) == NULL)
+			fail_msg("no group %s in:\n%s", want[i], seen);
+	assert_int_equal(json_array_size(rows = db_client_counts(db, 500)),
+	    sizeof(want) / sizeof(want[0]));
+	json_decref(rows);
+	db_close(db);
+	unlink(p2);
+}
+
 /* Thousands of revocations, ten per update: the set holds every one at
  * every step, in its bulk or its recent array, and rebuilds the bulk as
  * the recent array grows past its bound, not at every update. */
@@ -578,6 +641,7 @@ main(void)
 		cmocka_unit_test(test_migration_keeps_data),
 		cmocka_unit_test(test_revocation),
 		cmocka_unit_test(test_revoked_many),
+		cmocka_unit_test(test_client_counts),
 		cmocka_unit_test(test_notifications),
 		cmocka_unit_test(test_notify_pending),
 		cmocka_unit_test(test_retention),

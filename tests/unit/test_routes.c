@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "proto/wire.h"
 #include "server/server.h"
 
 static void
@@ -79,11 +80,48 @@ test_table(void **state)
 	}
 }
 
+/* The cursor of a paged admin list: what the site gives as "next" is
+ * read back exactly; anything else is refused. */
+static void
+test_cursor(void **state)
+{
+	static const char *const bad[] = {"", ":", "1", "1:", ":ab", "-1:ab",
+	    "+1:ab", " 1:ab", "1 :ab", "1: ab", "1:ab ", "1:AB", "1:g", "1:ab:cd",
+	    "0x1:ab", "4611686018427387905:ab", "99999999999999999999:ab",
+	    "1:0123456789abcdef0123456789abcdef0123456789"};
+	char key[PKI_SERIAL_HEX], big[300];
+	int64_t at;
+	size_t i;
+
+	assert_int_equal(wire_cursor_parse("1764144000:0a1b", &at, key,
+			     sizeof(key)),
+	    0);
+	assert_int_equal(at, 1764144000);
+	assert_string_equal(key, "0a1b");
+	assert_int_equal(wire_cursor_parse("0:f", &at, key, sizeof(key)), 0);
+	assert_int_equal(at, 0);
+	/* The longest key that fits; one more digit does not. */
+	assert_int_equal(wire_cursor_parse(
+			     "4611686018427387904:0123456789abcdef0123456789abcdef01234567",
+			     &at, key, sizeof(key)),
+	    0);
+	assert_int_equal(at, (int64_t)1 << 62);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (wire_cursor_parse(bad[i], &at, key, sizeof(key)) == 0)
+			fail_msg("accepted: '%s'", bad[i]);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[1] = ':';
+	assert_int_equal(wire_cursor_parse(big, &at, key, sizeof(key)), -1);
+	assert_int_equal(wire_cursor_parse("1:ab", &at, key, 1), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_cursor),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_table),
 	};
