@@ -30,6 +30,11 @@ json_t *call_raw(struct ctl *c, const char *method, const char *path,
  * object) and consumes it; 1 when o is NULL. */
 int show(struct ctl *c, json_t *o, const char *list_key,
     const struct column *cols);
+/* Prints every page of the list list_key at path (the site's "next"s
+ * followed): one JSON object with --json, else the table of cols, after
+ * the first page's other fields when with_head. 1 on a failure. */
+int show_pages(struct ctl *c, const char *path, const char *list_key,
+    const struct column *cols, int with_head);
 
 /* deploy.c */
 int cmd_content(struct ctl *c, int argc, char **argv);

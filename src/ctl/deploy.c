@@ -217,7 +217,7 @@ cmd_deployments(struct ctl *c, int argc, char **argv)
 	    {NULL, NULL, 0}};
 	char path[96];
 	int64_t id;
-	json_t *o, *devices;
+	json_t *o;
 
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		o = call(c, "GET", "/v1/admin/deployments", NULL);
@@ -237,17 +237,7 @@ cmd_deployments(struct ctl *c, int argc, char **argv)
 	}
 	str_fmt(path, sizeof(path), "/v1/admin/deployments/%lld",
 	    (long long)id);
-	o = call(c, "GET", path, NULL);
-	if (o == NULL || c->json)
-		return show(c, o, NULL, NULL);
-	devices = json_incref(json_object_get(o, "devices"));
-	json_object_del(o, "devices");
-	print_object(o, 0);
-	printf("\n");
-	print_table(devices, dev);
-	json_decref(devices);
-	json_decref(o);
-	return 0;
+	return show_pages(c, path, "devices", dev, 1);
 }
 
 int

@@ -231,22 +231,41 @@ print_indented(const char *text, int n)
 	}
 }
 
-/* Every page of an admin list (path, which may have a query already),
- * a page at a time as the site gives it ("next"): the JSON object
- * {list_key: [rows]}, printed row by row, or the table of cols, aligned
- * over every row. A whole site's list in one answer was tens of MB, more
- * than the client reads. STEWARD_CTL_PAGE sets the page size (tests). */
-static int
-show_pages(struct ctl *c, const char *path, const char *list_key,
-    const struct column *cols)
+/* Opens the JSON object of a paged list: the first page's other fields
+ * (head), then the list's name. */
+static void
+json_open_list(json_t *head, const char *list_key)
 {
-	char url[700], after[128] = "";
+	char *text = json_object_size(head) > 0
+	    ? json_dumps(head, JSON_INDENT(2) | JSON_SORT_KEYS)
+	    : NULL;
+	char *end = text ? strrchr(text, '\n') : NULL;
+
+	printf("{\n");
+	/* Its fields, without the braces around them. */
+	if (text != NULL && end != NULL && end > text + 2)
+		printf("%.*s,\n", (int)(end - (text + 2)), text + 2);
+	printf("  \"%s\": [", list_key);
+	free(text);
+}
+
+/* Every page of an admin list (path, which may have a query already),
+ * a page at a time as the site gives it ("next"): the JSON object, its
+ * list printed row by row, or the table of cols, aligned over every row
+ * (after the first page's other fields when with_head: a detail view). A
+ * whole site's list in one answer was tens of MB, more than the client
+ * reads. STEWARD_CTL_PAGE sets the page size (tests). */
+int
+show_pages(struct ctl *c, const char *path, const char *list_key,
+    const struct column *cols, int with_head)
+{
+	char url[1024], after[400] = "";
 	const char *env = getenv("STEWARD_CTL_PAGE"), *next;
 	int64_t page = 1000;
 	struct table t;
 	size_t rows = 0, i;
 	json_t *o, *row;
-	int rc = 0;
+	int rc = 0, first = 1;
 
 	if (env != NULL && parse_int64(env, 1, 10000, &page) < 0)
 		return usage_fail("STEWARD_CTL_PAGE takes 1 to 10000");
@@ -259,13 +278,27 @@ show_pages(struct ctl *c, const char *path, const char *list_key,
 			rc = 1;
 			break;
 		}
+		if (first) {
+			json_t *head = json_copy(o);
+
+			json_object_del(head, list_key);
+			json_object_del(head, "next");
+			if (c->json)
+				json_open_list(head, list_key);
+			else if (with_head) {
+				print_object(head, 0);
+				printf("\n");
+			}
+			json_decref(head);
+			first = 0;
+		}
 		json_array_foreach(json_object_get(o, list_key), i, row)
 		{
 			char *text;
 
 			if (!c->json)
 				continue;
-			printf(rows++ ? ",\n" : "{\n  \"%s\": [\n", list_key);
+			printf(rows++ ? ",\n" : "\n");
 			text = json_dumps(row, JSON_INDENT(2) | JSON_SORT_KEYS);
 			print_indented(text ? text : "null", 4);
 			free(text);
@@ -284,7 +317,7 @@ show_pages(struct ctl *c, const char *path, const char *list_key,
 		json_decref(o);
 	}
 	if (rc == 0 && c->json)
-		printf(rows ? "\n  ]\n}\n" : "{\n  \"%s\": []\n}\n", list_key);
+		printf(rows ? "\n  ]\n}\n" : "]\n}\n");
 	else if (rc == 0)
 		table_print(&t);
 	table_free(&t);
@@ -386,7 +419,7 @@ cmd_clients(struct ctl *c, int argc, char **argv)
 			    "or blocked");
 		str_fmt(path, sizeof(path), "/v1/admin/clients%s%s",
 		    status ? "?status=" : "", status ? status : "");
-		return show_pages(c, path, "clients", cols);
+		return show_pages(c, path, "clients", cols, 0);
 	}
 	if (argc == 2 && strcmp(argv[0], "show") == 0) {
 		if (!pki_client_id_valid(argv[1]))
@@ -522,7 +555,7 @@ cmd_certs(struct ctl *c, int argc, char **argv)
 		    within ? "expiring_within=" : "", within ? within : "");
 		str_fmt(path, sizeof(path), "/v1/admin/certs%s%s",
 		    q[0] ? "?" : "", q);
-		return show_pages(c, path, "certs", cols);
+		return show_pages(c, path, "certs", cols, 0);
 	}
 	if (argc >= 2 && strcmp(argv[0], "revoke") == 0) {
 		json_t *body = json_object();
@@ -947,7 +980,7 @@ cmd_collections(struct ctl *c, int argc, char **argv)
 			return usage_fail("collection name too long");
 		str_fmt(path, sizeof(path),
 		    "/v1/admin/collections/members?name=%s", enc);
-		return show(c, call(c, "GET", path, NULL), "members", mcols);
+		return show_pages(c, path, "members", mcols, 0);
 	}
 	if (argc == 2 && strcmp(argv[0], "delete") == 0)
 		return show(c, call(c, "POST", "/v1/admin/collections/delete",

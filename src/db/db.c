@@ -1743,14 +1743,17 @@ db_collection_users(struct db *db, const char *name)
 }
 
 json_t *
-db_collection_members(struct db *db, const char *name)
+db_collection_members(struct db *db, const char *name, int first,
+    const char *after_host, const char *after_id, int limit)
 {
-	struct db_param p[] = {DB_TEXT(name)};
+	struct db_param p[] = {DB_TEXT(name), DB_INT(first),
+	    DB_TEXT(after_host), DB_TEXT(after_id), DB_INT(limit)};
 
 	return db_query_json(db,
 	    "SELECT c.id, c.hostname, c.status FROM collection_members m JOIN "
-	    "clients c ON c.id = m.client_id WHERE m.collection = $1 ORDER BY "
-	    "c.hostname, c.id",
+	    "clients c ON c.id = m.client_id WHERE m.collection = $1 AND "
+	    "($2 = 1 OR c.hostname > $3 OR (c.hostname = $3 AND c.id > $4)) "
+	    "ORDER BY c.hostname, c.id LIMIT $5",
 	    p, NP(p), "sss");
 }
 

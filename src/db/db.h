@@ -333,7 +333,10 @@ int db_collection_exists(struct db *db, const char *name);
 json_t *db_collections(struct db *db);
 /* Names of collections that use name (limit, include or exclude). */
 json_t *db_collection_users(struct db *db, const char *name);
-json_t *db_collection_members(struct db *db, const char *name);
+/* A page of a collection's members ({id, hostname, status}) by host name,
+ * after the row (after_host, after_id); first for the first page. */
+json_t *db_collection_members(struct db *db, const char *name, int first,
+    const char *after_host, const char *after_id, int limit);
 /* Only the ids of a collection's members, one column (free with
  * db_result_free); NULL on a database error. */
 struct db_result *db_collection_member_ids(struct db *db, const char *name);
@@ -415,7 +418,8 @@ int db_deployment_delete(struct db *db, int64_t id, char *err);
 json_t *db_deployments(struct db *db, int64_t id);
 /* Each member of the collection with its last reported state. */
 json_t *db_deployment_devices(struct db *db, int64_t id,
-    const char *collection);
+    const char *collection, int first, const char *after_host,
+    const char *after_id, int limit);
 /* The deployments a client's policy carries. */
 json_t *db_client_deployments(struct db *db, const char *client_id);
 /* exit_code < 0: none. */

@@ -31,24 +31,22 @@ wire_load_object(const char *body, size_t len, size_t max, char *err)
 }
 
 int
-wire_cursor_parse(const char *s, int64_t *at, char *key, size_t size)
+wire_cursor_parse(const char *s, char *sort, size_t ssize, char *key,
+    size_t ksize)
 {
 	const char *colon = strchr(s, ':');
-	char num[24];
 	size_t n, k;
 
-	if (colon == NULL || (n = (size_t)(colon - s)) == 0 ||
-	    n >= sizeof(num) || size < 2)
-		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	if (strspn(num, "0123456789") != n ||
-	    parse_int64(num, 0, (int64_t)1 << 62, at) < 0)
+	if (colon == NULL || (n = (size_t)(colon - s)) == 0 || n >= ssize ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		      "0123456789._-") != n)
 		return -1;
 	k = strlen(colon + 1);
-	if (k == 0 || k >= size ||
+	if (k == 0 || k >= ksize ||
 	    strspn(colon + 1, "0123456789abcdef") != k)
 		return -1;
+	memcpy(sort, s, n);
+	sort[n] = '\0';
 	memcpy(key, colon + 1, k + 1);
 	return 0;
 }

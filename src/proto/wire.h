@@ -14,9 +14,11 @@ json_t *wire_load_object(const char *body, size_t len, size_t max,
     char *err);
 
 /* The cursor of a paged admin list ("next" of one page, "after" of the
- * next): "AT:KEY", AT the decimal ordering time of the last row (0 to
- * 2^62), KEY its lowercase hex id or serial (1 to size - 1 digits). 0,
- * or -1 when s is anything else. */
-int wire_cursor_parse(const char *s, int64_t *at, char *key, size_t size);
+ * next): "SORT:KEY", SORT the last row's ordering value (a time in
+ * decimal, or a host name: 1 to ssize - 1 of [A-Za-z0-9._-]), KEY its
+ * lowercase hex id or serial (1 to ksize - 1 digits). 0, or -1 when s is
+ * anything else. */
+int wire_cursor_parse(const char *s, char *sort, size_t ssize, char *key,
+    size_t ksize);
 
 #endif

@@ -689,12 +689,15 @@ void
 h_admin_collection_members(struct request *r)
 {
 	char name[80];
+	struct page pg;
 	json_t *all, *m;
 
 	if (query_get(r, "name", name, sizeof(name)) < 0) {
 		reply_error(r, 400, "give ?name=COLLECTION");
 		return;
 	}
+	if (page_args(r, 0, &pg) < 0)
+		return;
 	all = db_collections(r->db);
 	if (!exists(all, name)) {
 		json_decref(all);
@@ -702,9 +705,14 @@ h_admin_collection_members(struct request *r)
 		return;
 	}
 	json_decref(all);
-	m = db_collection_members(r->db, name);
-	reply_json(r, 200, json_pack("{s:s,s:o}", "name", name, "members",
-			       m ? m : json_array()));
+	m = db_collection_members(r->db, name, pg.first, pg.after_sort,
+	    pg.after_key, pg.limit);
+	if (m == NULL) {
+		reply_error(r, 500, "cannot read the members of '%s'", name);
+		return;
+	}
+	page_reply(r, &pg, json_pack("{s:s}", "name", name), "members", m,
+	    "hostname", "id");
 }
 
 void

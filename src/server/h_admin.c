@@ -164,7 +164,7 @@ h_admin_clients_list(struct request *r)
 		    "status must be pending, approved, denied or blocked");
 		return;
 	}
-	if (page_args(r, &pg) < 0)
+	if (page_args(r, 1, &pg) < 0)
 		return;
 	list = db_client_page(r->db, have == 0 ? status : NULL, pg.after_at,
 	    pg.after_key, pg.limit);
@@ -180,7 +180,7 @@ h_admin_clients_list(struct request *r)
 			client_activity(c, now_unix(),
 			    r->srv->cfg.inactive_after);
 	}
-	page_reply(r, &pg, "clients", list, "created_at", "id");
+	page_reply(r, &pg, NULL, "clients", list, "created_at", "id");
 }
 
 void

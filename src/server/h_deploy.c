@@ -380,10 +380,11 @@ param_id(struct request *r, int64_t *id)
 void
 h_admin_deployment_show(struct request *r)
 {
-	json_t *list, *d;
+	json_t *list, *d, *devices;
+	struct page pg;
 	int64_t id;
 
-	if (param_id(r, &id) < 0)
+	if (param_id(r, &id) < 0 || page_args(r, 0, &pg) < 0)
 		return;
 	list = db_deployments(r->db, id);
 	d = json_array_get(list, 0);
@@ -392,10 +393,17 @@ h_admin_deployment_show(struct request *r)
 		reply_error(r, 404, "no deployment %lld", (long long)id);
 		return;
 	}
-	json_object_set_new(d, "devices",
-	    db_deployment_devices(r->db, id,
-		json_string_value(json_object_get(d, "collection"))));
-	reply_json(r, 200, json_incref(d));
+	/* The devices a page at a time (a deployment to a whole site). */
+	devices = db_deployment_devices(r->db, id,
+	    json_string_value(json_object_get(d, "collection")), pg.first,
+	    pg.after_sort, pg.after_key, pg.limit);
+	if (devices == NULL) {
+		json_decref(list);
+		reply_error(r, 500, "cannot read the deployment's devices");
+		return;
+	}
+	page_reply(r, &pg, json_incref(d), "devices", devices, "hostname",
+	    "id");
 	json_decref(list);
 }
 

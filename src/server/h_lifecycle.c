@@ -174,7 +174,7 @@ h_admin_certs_list(struct request *r)
 		}
 		before = now_unix() + secs;
 	}
-	if (page_args(r, &pg) < 0)
+	if (page_args(r, 1, &pg) < 0)
 		return;
 	list = db_cert_page(r->db, have_client == 0 ? client : NULL, before,
 	    pg.after_at, pg.after_key, pg.limit);
@@ -182,7 +182,7 @@ h_admin_certs_list(struct request *r)
 		reply_error(r, 500, "cannot list certificates");
 		return;
 	}
-	page_reply(r, &pg, "certs", list, "issued_at", "serial");
+	page_reply(r, &pg, NULL, "certs", list, "issued_at", "serial");
 }
 
 void

@@ -251,44 +251,62 @@ query_get(struct request *r, const char *key, char *out, size_t size)
 }
 
 int
-page_args(struct request *r, struct page *pg)
+page_args(struct request *r, int by_time, struct page *pg)
 {
-	char v[128];
+	char v[PAGE_SORT_MAX + PKI_SERIAL_HEX + 2];
 	int64_t limit = PAGE_DEFAULT;
 	int q;
 
+	pg->first = 1;
 	pg->after_at = -1;
-	pg->after_key[0] = '\0';
+	pg->after_sort[0] = pg->after_key[0] = '\0';
 	if ((q = query_get(r, "limit", v, sizeof(v))) == -2 ||
 	    (q == 0 && parse_int64(v, 1, PAGE_MAX, &limit) < 0)) {
 		reply_error(r, 400, "limit must be 1 to %d", PAGE_MAX);
 		return -1;
 	}
 	pg->limit = (int)limit;
-	if ((q = query_get(r, "after", v, sizeof(v))) == -2 ||
-	    (q == 0 && wire_cursor_parse(v, &pg->after_at, pg->after_key,
-			   sizeof(pg->after_key)) < 0)) {
+	if ((q = query_get(r, "after", v, sizeof(v))) == -1)
+		return 0;
+	if (q == -2 ||
+	    wire_cursor_parse(v, pg->after_sort, sizeof(pg->after_sort),
+		pg->after_key, sizeof(pg->after_key)) < 0 ||
+	    (by_time && (strspn(pg->after_sort, "0123456789") !=
+				strlen(pg->after_sort) ||
+			    parse_int64(pg->after_sort, 0, (int64_t)1 << 62,
+				&pg->after_at) < 0))) {
 		reply_error(r, 400, "after must be the \"next\" of a page");
 		return -1;
 	}
+	pg->first = 0;
 	return 0;
 }
 
 void
-page_reply(struct request *r, const struct page *pg, const char *name,
-    json_t *list, const char *at_field, const char *key_field)
+page_reply(struct request *r, const struct page *pg, json_t *o,
+    const char *name, json_t *list, const char *sort_field,
+    const char *key_field)
 {
-	json_t *o = json_object(), *last;
-	char next[96];
+	json_t *last, *sort;
+	const char *key;
+	char next[PAGE_SORT_MAX + PKI_SERIAL_HEX + 24];
 
+	if (o == NULL)
+		o = json_object();
 	/* A full page may have more after it: its last row says where. */
 	if (json_array_size(list) == (size_t)pg->limit &&
 	    (last = json_array_get(list, json_array_size(list) - 1)) != NULL &&
-	    json_string_value(json_object_get(last, key_field)) != NULL) {
-		str_fmt(next, sizeof(next), "%lld:%s",
-		    (long long)json_integer_value(json_object_get(last,
-			at_field)),
-		    json_string_value(json_object_get(last, key_field)));
+	    (key = json_string_value(json_object_get(last, key_field))) !=
+		NULL &&
+	    (sort = json_object_get(last, sort_field)) != NULL) {
+		if (json_is_integer(sort))
+			str_fmt(next, sizeof(next), "%lld:%s",
+			    (long long)json_integer_value(sort), key);
+		else
+			str_fmt(next, sizeof(next), "%s:%s",
+			    json_string_value(sort) ? json_string_value(sort)
+						    : "",
+			    key);
 		json_object_set_new(o, "next", json_string(next));
 	}
 	json_object_set_new(o, name, list);

@@ -190,17 +190,24 @@ int query_get(struct request *r, const char *key, char *out, size_t size);
  * built in a worker's loop. */
 #define PAGE_DEFAULT 1000
 #define PAGE_MAX 10000
+#define PAGE_SORT_MAX 256 /* a host name (DISC_HOST_MAX) or a time */
 struct page {
 	int limit;
-	int64_t after_at; /* -1: the first page */
+	int first;	   /* no cursor: the first page */
+	char after_sort[PAGE_SORT_MAX]; /* the last row's ordering value */
+	int64_t after_at;  /* it, for lists in time order (-1: first) */
 	char after_key[PKI_SERIAL_HEX];
 };
-/* Reads the paging of r; -1 when it is malformed (400 answered). */
-int page_args(struct request *r, struct page *pg);
-/* Answers {name: list, "next": "AT:KEY"}, "next" only when the page is
- * full (its last row's at_field and key_field). Takes list. */
-void page_reply(struct request *r, const struct page *pg, const char *name,
-    json_t *list, const char *at_field, const char *key_field);
+/* Reads the paging of r, for a list in time order (by_time: the cursor's
+ * sort value must be a time) or by name; -1 when it is malformed (400
+ * answered). */
+int page_args(struct request *r, int by_time, struct page *pg);
+/* Answers o (NULL: {}) with name: list and "next": "SORT:KEY", "next"
+ * only when the page is full (its last row's sort_field, an integer or a
+ * string, and key_field). Takes o and list. */
+void page_reply(struct request *r, const struct page *pg, json_t *o,
+    const char *name, json_t *list, const char *sort_field,
+    const char *key_field);
 
 int server_run(const struct site_config *cfg, const char *listen_override);
 /* Regenerates the CRL through the signer and caches it. */

@@ -12,16 +12,15 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1), key[PKI_SERIAL_HEX];
-	int64_t at;
+	char *s = malloc(size + 1), key[PKI_SERIAL_HEX], sort[256];
 
 	if (s == NULL)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (wire_cursor_parse(s, &at, key, sizeof(key)) == 0 &&
-	    (at < 0 || at > (int64_t)1 << 62 || key[0] == '\0' ||
-		strlen(key) >= sizeof(key) ||
+	if (wire_cursor_parse(s, sort, sizeof(sort), key, sizeof(key)) == 0 &&
+	    (sort[0] == '\0' || key[0] == '\0' || strlen(key) >= sizeof(key) ||
+		strchr(sort, ':') != NULL ||
 		strspn(key, "0123456789abcdef") != strlen(key)))
 		abort();
 	free(s);

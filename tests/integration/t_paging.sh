@@ -3,7 +3,8 @@
 # whole site's list in one answer was tens of MB: past about 4,400 clients
 # stewardctl could not read it): ?limit=N&after=NEXT, in creation order, no
 # row twice or missed, a clear 400 for a bad page; stewardctl follows the
-# pages and prints one table or one JSON object, as before.
+# pages and prints one table or one JSON object, as before. The same for a
+# collection's members and a deployment's devices, in host name order.
 . "$(dirname "$0")/lib.sh"
 
 start_site paging --approval all
@@ -14,14 +15,14 @@ expect_exit 0 "$BIN/steward-loadgen" enroll --url "$URL" --ca "$SITE/ca/ca.crt" 
 	--out "$TMP/ids" --count $N --connections 3 --threads 1 --json
 
 # The API, three rows a page: 3, 3, 3 and no "next" after a short page.
-pages() { # what: follows "next" from $1 (a path with ?limit=); prints each page's row count, then every key ($2)
-	python3 - "$URL" "$ADMIN" "$SITE/ca/ca.crt" "$1" "$2" <<'EOF'
+pages() { # what: follows "next" from $1 (a path with ?limit=); prints each page's row count, then every key ($2) of the list ($3, else the path's last part)
+	python3 - "$URL" "$ADMIN" "$SITE/ca/ca.crt" "$1" "$2" "${3-}" <<'EOF'
 import json, ssl, sys, urllib.request
-url, cred, ca, path, key = sys.argv[1:]
+url, cred, ca, path, key, name = sys.argv[1:]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cred)
 ctx.check_hostname = False
-name = path.split("?")[0].rsplit("/", 1)[1]
+name = name or path.split("?")[0].rsplit("/", 1)[1]
 after, counts, keys = None, [], []
 while True:
     with urllib.request.urlopen(url + path + ("&after=" + after if after else ""), context=ctx) as r:
@@ -66,20 +67,46 @@ ok "a malformed limit, cursor or filter gets 400 with a JSON error"
 
 # stewardctl follows the pages: two rows a page gives the same table and
 # the same JSON as one page.
-expect_exit 0 ctl clients list
-ONE=$OUT
-STEWARD_CTL_PAGE=2 expect_exit 0 ctl clients list
-[ "$OUT" = "$ONE" ] || fail "the paged table differs: $OUT"
+paged_same() { # what: ctl "$@" prints the same with 2 rows a page as with one page ($OUT: the paged one)
+	local one
+	expect_exit 0 ctl "$@"
+	one=$OUT
+	STEWARD_CTL_PAGE=2 expect_exit 0 ctl "$@"
+	[ "$OUT" = "$one" ] || fail "'ctl $*' a page at a time differs: $OUT"
+}
+json_check() { # what: python assertions ($1) on the JSON in $OUT, N and NCERTS given
+	python3 -c "import json,sys
+o = json.loads(sys.argv[1]); n, ncerts = int(sys.argv[2]), int(sys.argv[3])
+$1" "$OUT" $N "$NCERTS" || fail "$1: $OUT"
+}
+paged_same clients list
 [ "$(echo "$OUT" | wc -l)" = $((N + 1)) ] || fail "the table has $(echo "$OUT" | wc -l) lines"
-expect_exit 0 ctl --json clients list
-ONE=$OUT
-STEWARD_CTL_PAGE=2 expect_exit 0 ctl --json clients list
-python3 -c 'import json,sys
-a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-assert a == b and len(a["clients"]) == int(sys.argv[3]), (len(a["clients"]), len(b["clients"]))' "$ONE" "$OUT" $N ||
-	fail "the paged JSON differs"
-STEWARD_CTL_PAGE=3 expect_exit 0 ctl --json certs list
-python3 -c 'import json,sys; assert len(json.loads(sys.argv[1])["certs"]) == int(sys.argv[2])' "$OUT" "$NCERTS" ||
-	fail "certs list --json: $OUT"
+paged_same --json clients list
+json_check 'assert len(o["clients"]) == n'
+paged_same --json certs list
+json_check 'assert len(o["certs"]) == ncerts'
 STEWARD_CTL_PAGE=0 expect_exit 2 ctl clients list
 ok "stewardctl follows the pages: the same table and JSON with 2 rows a page as with one page"
+
+# A collection's members and a deployment's devices, by host name.
+OUT=$(pages "/v1/admin/collections/members?name=All%20Clients&limit=4" id) || fail "paging the members: $OUT"
+[ "$(echo "$OUT" | head -1)" = "4 4 1" ] || fail "pages of members: $(echo "$OUT" | head -1)"
+[ "$(echo "$OUT" | tail -1 | tr ' ' '\n' | sort -u | wc -l)" = $N ] || fail "members: $(echo "$OUT" | tail -1)"
+check "/v1/admin/collections/members?name=All%20Clients&after=a/b:ab"
+paged_same collections members "All Clients"
+[ "$(echo "$OUT" | wc -l)" = $((N + 1)) ] || fail "paged members table: $OUT"
+paged_same --json collections members "All Clients"
+json_check 'm = [x["hostname"] for x in o["members"]]
+assert o["name"] == "All Clients" and len(m) == n and m == sorted(m)'
+printf '#!/bin/sh\necho paged\n' >"$TMP/p.sh"
+SHA=$(ctl content add "$TMP/p.sh" | tail -n 1)
+expect_exit 0 ctl deploy script --name paged --collection "All Clients" --content "$SHA" --required --max-runtime 10m
+DEP=$(ctl --json deployments list | python3 -c 'import json,sys; print(json.load(sys.stdin)["deployments"][0]["id"])')
+OUT=$(pages "/v1/admin/deployments/$DEP?limit=3" id devices) || fail "paging the devices: $OUT"
+[ "$(echo "$OUT" | head -1)" = "3 3 3 0" ] || fail "pages of devices: $(echo "$OUT" | head -1)"
+paged_same deployments show "$DEP"
+expect_in "paged"
+paged_same --json deployments show "$DEP"
+json_check 'assert o["name"] == "paged" and len(o["devices"]) == n
+assert all(d["state"] == "pending" for d in o["devices"])'
+ok "a collection's members and a deployment's devices page by host name; stewardctl's output is the same"

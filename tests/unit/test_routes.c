@@ -85,35 +85,42 @@ test_table(void **state)
 static void
 test_cursor(void **state)
 {
-	static const char *const bad[] = {"", ":", "1", "1:", ":ab", "-1:ab",
+	static const char *const bad[] = {"", ":", "1", "1:", ":ab",
 	    "+1:ab", " 1:ab", "1 :ab", "1: ab", "1:ab ", "1:AB", "1:g", "1:ab:cd",
-	    "0x1:ab", "4611686018427387905:ab", "99999999999999999999:ab",
-	    "1:0123456789abcdef0123456789abcdef0123456789"};
-	char key[PKI_SERIAL_HEX], big[300];
-	int64_t at;
+	    "a/b:ab", "a%3a:ab", "1:0123456789abcdef0123456789abcdef0123456789"};
+	char key[PKI_SERIAL_HEX], sort[16], big[300];
 	size_t i;
 
-	assert_int_equal(wire_cursor_parse("1764144000:0a1b", &at, key,
-			     sizeof(key)),
+	assert_int_equal(wire_cursor_parse("1764144000:0a1b", sort,
+			     sizeof(sort), key, sizeof(key)),
 	    0);
-	assert_int_equal(at, 1764144000);
+	assert_string_equal(sort, "1764144000");
 	assert_string_equal(key, "0a1b");
-	assert_int_equal(wire_cursor_parse("0:f", &at, key, sizeof(key)), 0);
-	assert_int_equal(at, 0);
-	/* The longest key that fits; one more digit does not. */
-	assert_int_equal(wire_cursor_parse(
-			     "4611686018427387904:0123456789abcdef0123456789abcdef01234567",
-			     &at, key, sizeof(key)),
+	assert_int_equal(wire_cursor_parse("web-01.exampl_x:f", sort,
+			     sizeof(sort), key, sizeof(key)),
 	    0);
-	assert_int_equal(at, (int64_t)1 << 62);
+	assert_string_equal(sort, "web-01.exampl_x");
+	/* The longest that fit; one more does not. */
+	assert_int_equal(wire_cursor_parse(
+			     "123456789012345:0123456789abcdef0123456789abcdef01234567",
+			     sort, sizeof(sort), key, sizeof(key)),
+	    0);
+	assert_int_equal(wire_cursor_parse("1234567890123456:ab", sort,
+			     sizeof(sort), key, sizeof(key)),
+	    -1);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (wire_cursor_parse(bad[i], &at, key, sizeof(key)) == 0)
+		if (wire_cursor_parse(bad[i], sort, sizeof(sort), key,
+			sizeof(key)) == 0)
 			fail_msg("accepted: '%s'", bad[i]);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	big[1] = ':';
-	assert_int_equal(wire_cursor_parse(big, &at, key, sizeof(key)), -1);
-	assert_int_equal(wire_cursor_parse("1:ab", &at, key, 1), -1);
+	assert_int_equal(
+	    wire_cursor_parse(big, sort, sizeof(sort), key, sizeof(key)), -1);
+	assert_int_equal(wire_cursor_parse("1:ab", sort, sizeof(sort), key, 1),
+	    -1);
+	assert_int_equal(wire_cursor_parse("1:ab", sort, 1, key, sizeof(key)),
+	    -1);
 }
 
 int
