@@ -271,9 +271,13 @@ show_pages(struct ctl *c, const char *path, const char *list_key,
 		return usage_fail("STEWARD_CTL_PAGE takes 1 to 10000");
 	table_init(&t, cols);
 	for (;;) {
-		str_fmt(url, sizeof(url), "%s%slimit=%lld%s%s", path,
-		    strchr(path, '?') ? "&" : "?", (long long)page,
-		    after[0] ? "&after=" : "", after);
+		if (str_fmt(url, sizeof(url), "%s%slimit=%lld%s%s", path,
+			strchr(path, '?') ? "&" : "?", (long long)page,
+			after[0] ? "&after=" : "", after) < 0) {
+			fail("a page's address is too long");
+			rc = 1;
+			break;
+		}
 		if ((o = call(c, "GET", url, NULL)) == NULL) {
 			rc = 1;
 			break;
@@ -309,12 +313,14 @@ show_pages(struct ctl *c, const char *path, const char *list_key,
 			rc = 1;
 		}
 		next = json_string_value(json_object_get(o, "next"));
-		if (rc != 0 || next == NULL ||
+		if (rc == 0 && next != NULL &&
 		    str_copy(after, sizeof(after), next) < 0) {
-			json_decref(o);
-			break;
+			fail("the site's cursor for the next page is too long");
+			rc = 1;
 		}
 		json_decref(o);
+		if (rc != 0 || next == NULL)
+			break;
 	}
 	if (rc == 0 && c->json)
 		printf(rows ? "\n  ]\n}\n" : "]\n}\n");
