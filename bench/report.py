@@ -97,9 +97,11 @@ def main():
     agent = load("agent.json")
     enroll = load("enroll.json")
     reenroll = load("reenroll.json")
+    site = load("sitescale.json")
     out["agent"] = agent
     out["enroll"] = enroll
     out["reenroll"] = reenroll
+    out["sitescale"] = site
 
     def fmt_rps(x):
         return "%.0f" % x["rps"] if x else "-"
@@ -166,6 +168,16 @@ def main():
     if reenroll:
         lines.append("| re-enrollment: %d devices enroll again, each revoking its old certificate | %.0f /s | | | %s / - | %s / - |" % (
             reenroll["requests"], reenroll["rps"], fmt_cpu(reenroll), fmt_p99(reenroll)))
+    if site:
+        lines.append("| whole site (%d clients, %d revoked certificates): start; CRL %.1f MB, servers' CRL %d bytes | %.2f s | | | | |" % (
+            site["clients"], site["revoked"], site["crl_bytes"] / 1e6,
+            site["crl_servers_bytes"], site["start_s"]))
+        lines.append("| whole site: %d devices enroll, then enroll again (each revoking a certificate) | %.0f /s, then %.0f /s | | | %s, then %s / - | %s, then %s / - |" % (
+            site["fresh"]["requests"], site["fresh"]["rps"], site["again"]["rps"],
+            fmt_cpu(site["fresh"]), fmt_cpu(site["again"]),
+            fmt_p99(site["fresh"]), fmt_p99(site["again"])))
+        lines.append("| whole site: `stewardctl clients list` / `report health` | %.2f s / %.2f s | | | | |" % (
+            site["list_s"], site["report_s"]))
     md = "\n".join(lines) + "\n"
     mc = out["machine"]
     header = ("Machine: %s, %s cores, %s, kernel %s, %s; Steward %s; nginx %s; "

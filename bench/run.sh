@@ -271,6 +271,12 @@ TOKEN=$("$B/stewardctl" --dir "$W/site" token create --uses "$REENROLL" --ttl 1d
 note "-- ingest: inventory rows against raw SQLite"
 sh bench/ingest.sh >"$R/ingest.json" 2>/dev/null || note "   (ingest failed)"
 
+# A whole site's database (175,000 clients, 88,000 revoked certificates):
+# start, CRLs, re-enrollments, the administrator's list: bench/sitescale.sh
+# runs its own site.
+note "-- sitescale: a whole site's database"
+sh bench/sitescale.sh >"$R/sitescale.json" 2>/dev/null || note "   (sitescale failed)"
+
 python3 bench/report.py "$R" "$SECS" "$CONNS" "$IDLE" "$ROUNDS" "$RSECS" >"$R/table.txt"
 cat "$R/table.txt"
 NAME=latest${BENCH_LARGE:+-large}
