@@ -725,9 +725,9 @@ cmd_status(struct ctl *c, int argc, char **argv)
 					    "warning or error");
 				k = "severity";
 			} else if (strcmp(argv[i], "--limit") == 0) {
-				if (parse_int64(argv[i + 1], 1, 100000, &v) < 0)
+				if (parse_int64(argv[i + 1], 1, 10000, &v) < 0)
 					return usage_fail(
-					    "--limit takes 1 to 100000");
+					    "--limit takes 1 to 10000");
 				k = "limit";
 			} else
 				return usage_fail(

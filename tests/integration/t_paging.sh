@@ -62,6 +62,8 @@ for q in "limit=0" "limit=10001" "limit=abc" "limit=" "after=zz" "after=1:XYZ" "
 	check "/v1/admin/clients?$q"
 done
 check "/v1/admin/certs?after=1:g0"
+check "/v1/admin/status?limit=10001"
+expect_exit 2 ctl status list --limit 10001
 check "/v1/admin/certs?client=$(printf 'a%.0s' $(seq 1 60))"
 ok "a malformed limit, cursor or filter gets 400 with a JSON error"
 
