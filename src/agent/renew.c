@@ -462,10 +462,7 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
 		 * one we have, and only when it differs (a new file means a
 		 * new connection). */
 		if (crl && ca &&
-		    X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1 &&
-		    X509_NAME_cmp(X509_CRL_get_issuer(crl),
-			X509_get_subject_name(ca)) == 0 &&
-		    pki_crl_scope(crl) == PKI_CRL_SERVERS &&
+		    pki_crl_issued_by(crl, ca) == PKI_CRL_SERVERS &&
 		    (pem = pki_crl_to_pem(crl)) != NULL) {
 			old = crl_read(s);
 			if (old == NULL || strcmp(old, pem) != 0)

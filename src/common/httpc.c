@@ -658,15 +658,12 @@ crl_check(struct hconn *c, X509_STORE_CTX *sctx)
 	issuer = sk_X509_value(chain, 1);
 	for (i = 0; i < sk_X509_CRL_num(c->crls); i++) {
 		X509_CRL *crl = sk_X509_CRL_value(c->crls, i);
+		int scope = pki_crl_issued_by(crl, issuer);
 
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
-			X509_get_subject_name(issuer)) != 0 ||
-		    pki_crl_scope(crl) < 0)
-			continue;
-		if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
+		if (scope == -2)
 			why = X509_V_ERR_CRL_SIGNATURE_FAILURE;
+		if (scope < 0)
 			continue;
-		}
 		if (X509_cmp_time(X509_CRL_get0_lastUpdate(crl), NULL) > 0) {
 			why = X509_V_ERR_CRL_NOT_YET_VALID;
 			continue;

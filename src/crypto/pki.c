@@ -690,6 +690,22 @@ pki_crl_scope(const X509_CRL *crl)
 	return r;
 }
 
+int
+pki_crl_issued_by(X509_CRL *crl, X509 *ca)
+{
+	int scope;
+
+	if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		X509_get_subject_name(ca)) != 0 ||
+	    (scope = pki_crl_scope(crl)) < 0)
+		return -1;
+	if (X509_CRL_verify(crl, X509_get0_pubkey(ca)) != 1) {
+		ERR_clear_error();
+		return -2;
+	}
+	return scope;
+}
+
 X509_CRL *
 pki_crl_build(X509 *ca, EVP_PKEY *ca_key, const struct pki_revoked *list,
     size_t n, int64_t number, int64_t next_update_secs,

@@ -117,6 +117,10 @@ X509_CRL *pki_crl_build(X509 *ca, EVP_PKEY *ca_key,
  * issuingDistributionPoint (or more than one), which Steward never
  * issues. */
 int pki_crl_scope(const X509_CRL *crl);
+/* The scope of crl when ca issued it (ca's name, a signature by ca's key):
+ * -1 when it names another issuer or has a scope Steward never issues, -2
+ * when its signature does not verify. */
+int pki_crl_issued_by(X509_CRL *crl, X509 *ca);
 
 int pki_ed25519_raw_pub(EVP_PKEY *key, unsigned char out[PKI_ED25519_PUB]);
 int pki_ed25519_sign(EVP_PKEY *key, const void *data, size_t len,

@@ -261,7 +261,7 @@ show_pages(struct ctl *c, const char *path, const char *list_key,
 {
 	char url[1024], after[400] = "";
 	const char *env = getenv("STEWARD_CTL_PAGE"), *next;
-	int64_t page = 1000;
+	int64_t page = 1000; /* the site's own default (PAGE_DEFAULT) */
 	struct table t;
 	size_t rows = 0, i;
 	json_t *o, *row;

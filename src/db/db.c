@@ -526,19 +526,8 @@ db_client_show(struct db *db, const char *id)
 	return o;
 }
 
-json_t *
-db_client_list(struct db *db, const char *status)
-{
-	struct db_param p[] = {DB_TEXT(status)};
-
-	if (status == NULL)
-		return db_query_json(db, CLIENT_COLUMNS "ORDER BY created_at, id",
-		    NULL, 0, CLIENT_TYPES);
-	return db_query_json(db,
-	    CLIENT_COLUMNS "WHERE status = $1 ORDER BY created_at, id", p,
-	    NP(p), CLIENT_TYPES);
-}
-
+/* "active" as client_activity (server/h_status.c) reads it from a row:
+ * the latest of the same five columns. */
 json_t *
 db_client_counts(struct db *db, int64_t active_after)
 {
@@ -1743,17 +1732,17 @@ db_collection_users(struct db *db, const char *name)
 }
 
 json_t *
-db_collection_members(struct db *db, const char *name, int first,
+db_collection_members(struct db *db, const char *name,
     const char *after_host, const char *after_id, int limit)
 {
-	struct db_param p[] = {DB_TEXT(name), DB_INT(first),
-	    DB_TEXT(after_host), DB_TEXT(after_id), DB_INT(limit)};
+	struct db_param p[] = {DB_TEXT(name), DB_TEXT(after_host),
+	    DB_TEXT(after_id), DB_INT(limit)};
 
 	return db_query_json(db,
 	    "SELECT c.id, c.hostname, c.status FROM collection_members m JOIN "
 	    "clients c ON c.id = m.client_id WHERE m.collection = $1 AND "
-	    "($2 = 1 OR c.hostname > $3 OR (c.hostname = $3 AND c.id > $4)) "
-	    "ORDER BY c.hostname, c.id LIMIT $5",
+	    "(c.hostname > $2 OR (c.hostname = $2 AND c.id > $3)) "
+	    "ORDER BY c.hostname, c.id LIMIT $4",
 	    p, NP(p), "sss");
 }
 

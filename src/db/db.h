@@ -126,7 +126,6 @@ int db_client_insert(struct db *db, const char *id, const char *status,
     const char *token_id, const char *discovery, int64_t now, char *err);
 int db_client_get(struct db *db, const char *id, struct db_client *c);
 json_t *db_client_show(struct db *db, const char *id);
-json_t *db_client_list(struct db *db, const char *status);
 /* How many clients there are of each status, health ("unknown" when
  * none) and activity ("active" when any channel was heard from after
  * active_after, else "inactive"): rows of {status, health, activity, n}.
@@ -334,8 +333,8 @@ json_t *db_collections(struct db *db);
 /* Names of collections that use name (limit, include or exclude). */
 json_t *db_collection_users(struct db *db, const char *name);
 /* A page of a collection's members ({id, hostname, status}) by host name,
- * after the row (after_host, after_id); first for the first page. */
-json_t *db_collection_members(struct db *db, const char *name, int first,
+ * after the row (after_host, after_id): "" and "" for the first page. */
+json_t *db_collection_members(struct db *db, const char *name,
     const char *after_host, const char *after_id, int limit);
 /* Only the ids of a collection's members, one column (free with
  * db_result_free); NULL on a database error. */
@@ -418,8 +417,8 @@ int db_deployment_delete(struct db *db, int64_t id, char *err);
 json_t *db_deployments(struct db *db, int64_t id);
 /* Each member of the collection with its last reported state. */
 json_t *db_deployment_devices(struct db *db, int64_t id,
-    const char *collection, int first, const char *after_host,
-    const char *after_id, int limit);
+    const char *collection, const char *after_host, const char *after_id,
+    int limit);
 /* The deployments a client's policy carries. */
 json_t *db_client_deployments(struct db *db, const char *client_id);
 /* exit_code < 0: none. */

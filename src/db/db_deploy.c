@@ -154,9 +154,9 @@ db_deployments(struct db *db, int64_t id)
 
 json_t *
 db_deployment_devices(struct db *db, int64_t id, const char *collection,
-    int first, const char *after_host, const char *after_id, int limit)
+    const char *after_host, const char *after_id, int limit)
 {
-	struct db_param p[] = {DB_INT(id), DB_TEXT(collection), DB_INT(first),
+	struct db_param p[] = {DB_INT(id), DB_TEXT(collection),
 	    DB_TEXT(after_host), DB_TEXT(after_id), DB_INT(limit)};
 
 	return db_query_json(db,
@@ -164,9 +164,9 @@ db_deployment_devices(struct db *db, int64_t id, const char *collection,
 	    "s.exit_code, s.output, s.detail, s.reported_at FROM "
 	    "collection_members m JOIN clients c ON c.id = m.client_id LEFT "
 	    "JOIN deployment_states s ON s.deployment_id = $1 AND s.client_id "
-	    "= m.client_id WHERE m.collection = $2 AND ($3 = 1 OR "
-	    "c.hostname > $4 OR (c.hostname = $4 AND c.id > $5)) ORDER BY "
-	    "c.hostname, c.id LIMIT $6",
+	    "= m.client_id WHERE m.collection = $2 AND (c.hostname > $3 OR "
+	    "(c.hostname = $3 AND c.id > $4)) ORDER BY c.hostname, c.id "
+	    "LIMIT $5",
 	    p, NP(p), "sssissi");
 }
 

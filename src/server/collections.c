@@ -705,8 +705,8 @@ h_admin_collection_members(struct request *r)
 		return;
 	}
 	json_decref(all);
-	m = db_collection_members(r->db, name, pg.first, pg.after_sort,
-	    pg.after_key, pg.limit);
+	m = db_collection_members(r->db, name, pg.after_sort, pg.after_key,
+	    pg.limit);
 	if (m == NULL) {
 		reply_error(r, 500, "cannot read the members of '%s'", name);
 		return;

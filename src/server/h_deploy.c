@@ -395,7 +395,7 @@ h_admin_deployment_show(struct request *r)
 	}
 	/* The devices a page at a time (a deployment to a whole site). */
 	devices = db_deployment_devices(r->db, id,
-	    json_string_value(json_object_get(d, "collection")), pg.first,
+	    json_string_value(json_object_get(d, "collection")),
 	    pg.after_sort, pg.after_key, pg.limit);
 	if (devices == NULL) {
 		json_decref(list);

@@ -274,7 +274,7 @@ h_admin_status_rule_delete(struct request *r)
 }
 
 /* Adds "activity" (active/inactive) to a client object from its latest
- * contact on any channel. */
+ * contact on any channel (db_client_counts counts by the same rule). */
 void
 client_activity(json_t *c, int64_t now, int64_t inactive_after)
 {

@@ -257,7 +257,6 @@ page_args(struct request *r, int by_time, struct page *pg)
 	int64_t limit = PAGE_DEFAULT;
 	int q;
 
-	pg->first = 1;
 	pg->after_at = -1;
 	pg->after_sort[0] = pg->after_key[0] = '\0';
 	if ((q = query_get(r, "limit", v, sizeof(v))) == -2 ||
@@ -278,7 +277,6 @@ page_args(struct request *r, int by_time, struct page *pg)
 		reply_error(r, 400, "after must be the \"next\" of a page");
 		return -1;
 	}
-	pg->first = 0;
 	return 0;
 }
 

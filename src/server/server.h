@@ -193,9 +193,11 @@ int query_get(struct request *r, const char *key, char *out, size_t size);
 #define PAGE_SORT_MAX 256 /* a host name (DISC_HOST_MAX) or a time */
 struct page {
 	int limit;
-	int first;	   /* no cursor: the first page */
-	char after_sort[PAGE_SORT_MAX]; /* the last row's ordering value */
-	int64_t after_at;  /* it, for lists in time order (-1: first) */
+	/* The last row of the page before: its ordering value ("" on the
+	 * first page, which sorts before any), as a time for lists in time
+	 * order (-1 on the first page), and its id or serial (""). */
+	char after_sort[PAGE_SORT_MAX];
+	int64_t after_at;
 	char after_key[PKI_SERIAL_HEX];
 };
 /* Reads the paging of r, for a list in time order (by_time: the cursor's
@@ -210,7 +212,8 @@ void page_reply(struct request *r, const struct page *pg, json_t *o,
     const char *key_field);
 
 int server_run(const struct site_config *cfg, const char *listen_override);
-/* Regenerates the CRL through the signer and caches it. */
+/* Regenerates the CRLs through the signer and caches them (the servers'
+ * one only when it changed or aged: crl_build). */
 int server_refresh_crl(struct server *srv, struct db *db, char *err);
 /* After a committed revocation: update the handshake's revoked set and
  * re-issue the CRL at once (an administrator's revocation or block). */
@@ -221,8 +224,8 @@ int server_revocations_changed(struct server *srv, struct db *db, char *err);
  * last second (or crl_coalesce_ms), else within 250 ms of its end
  * (server_crl_catch_up). */
 int server_revocations_added(struct server *srv, struct db *db, char *err);
-/* Issues the CRL a revocation is waiting for, once a second has passed
- * since the last one and no other is being issued. */
+/* Issues the CRL a revocation is waiting for, once crl_coalesce_ms has
+ * passed since the last one and no other is being issued. */
 int server_crl_catch_up(struct server *srv, struct db *db, char *err);
 /* The least time between two CRLs of a burst, after CRLs that took
  * build_ms to issue: a second, or ten times build_ms, at most a minute. */

@@ -109,10 +109,10 @@ test_clients_and_rollback(void **state)
 	assert_int_equal(db_client_get(db, "c1", &c), 0);
 	assert_string_equal(c.status, "approved");
 	assert_string_equal(c.cert_serial, "ab");
-	list = db_client_list(db, "approved");
+	list = db_client_page(db, "approved", -1, "", 1000);
 	assert_int_equal(json_array_size(list), 1);
 	json_decref(list);
-	list = db_client_list(db, "pending");
+	list = db_client_page(db, "pending", -1, "", 1000);
 	assert_int_equal(json_array_size(list), 0);
 	json_decref(list);
 	/* Hostile text is stored as data. */

@@ -77,7 +77,7 @@ static const char *
 state_of(const char *client)
 {
 	static char out[32];
-	json_t *devs = db_deployment_devices(db, dep, "ring", 1, "", "", 1000), *d;
+	json_t *devs = db_deployment_devices(db, dep, "ring", "", "", 1000), *d;
 	size_t i;
 
 	str_copy(out, sizeof(out), "absent");

@@ -234,6 +234,22 @@ test_crl_scope(void **state)
 	assert_int_equal(pki_crl_scope(c), -1);
 	X509_CRL_free(c);
 	OPENSSL_free(der);
+	/* Whose it is: the CA's, another CA's, or signed by another key
+	 * under the CA's name. */
+	{
+		EVP_PKEY *k2 = pki_key_new_ec();
+		X509 *ca2 = pki_ca_create(k2, "another CA", 30, NULL);
+
+		assert_non_null(ca2);
+		assert_int_equal(pki_crl_issued_by(all, ca), PKI_CRL_ALL);
+		assert_int_equal(pki_crl_issued_by(servers, ca),
+		    PKI_CRL_SERVERS);
+		assert_int_equal(pki_crl_issued_by(servers, ca2), -1);
+		assert_true(X509_CRL_sign(servers, k2, EVP_sha256()));
+		assert_int_equal(pki_crl_issued_by(servers, ca), -2);
+		X509_free(ca2);
+		EVP_PKEY_free(k2);
+	}
 	X509_CRL_free(all);
 	X509_CRL_free(servers);
 }
