@@ -19,17 +19,19 @@ assert sum(r["errors"].values())==0, r
 assert r["p50_us"]>0 and r["p99_us"]>=r["p50_us"] and r["server_rss_kb"]>0, r' "$OUT" || fail "loadgen: $OUT"
 ok "loadgen polled the policy with two identities: $(echo "$OUT" | json_get requests) requests, 304s after the first 200s, no errors"
 
-# Both identities hold a notification long-poll; "fetch policy now" to the
-# collection they are in answers each of them.
+# Both identities hold twelve notification long-polls each (so that some
+# worker holds more than a few of one client); "fetch policy now" to the
+# collection they are in answers every one.
 expect_exit 0 "$BIN/steward-loadgen" idle --url "$URL" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids" \
-	--connections 2 --threads 1 --hold 1 --server-pid "$SITE_PID" \
+	--connections 24 --threads 1 --hold 1 --server-pid "$SITE_PID" \
 	--trigger "'$BIN/stewardctl' --dir '$SITE' clients notify --collection 'All Clients' policy >/dev/null"
 python3 -c 'import json,sys
 r=json.loads(sys.argv[1])
-assert r["opened"]==2 and r["errors"]==0, r
-assert r["answered_after_trigger"]==2 and r["all_answered_ms"]>=0, r' "$(echo "$OUT" | tail -1)" ||
+assert r["opened"]==24 and r["errors"]==0, r
+assert r["answered_after_trigger"]==24 and r["all_answered_ms"]>=0, r
+assert 0<=r["first_answer_ms"]<=r["all_answered_ms"] and r["loadgen_cpu_answering_ms"]>=0, r' "$(echo "$OUT" | tail -1)" ||
 	fail "loadgen idle: $OUT"
-ok "fetch policy now to a collection answered both held long-polls in $(echo "$OUT" | tail -1 | json_get all_answered_ms) ms"
+ok "fetch policy now to a collection answered all 24 held long-polls in $(echo "$OUT" | tail -1 | json_get all_answered_ms) ms"
 
 # Without a client certificate the site refuses every request.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger \
