@@ -58,14 +58,9 @@ changed(struct db *db, unsigned which)
 void
 db_result_free(struct db_result *r)
 {
-	int i;
-
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->nrows * r->ncols; i++)
-		free(r->cells[i]);
-	for (i = 0; r->names && i < r->ncols; i++)
-		free(r->names[i]);
+	free(r->text);
 	free(r->cells);
 	free(r->names);
 	free(r);

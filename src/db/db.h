@@ -29,13 +29,15 @@ struct db_param {
 #define DB_INT(x) ((struct db_param){DBP_INT, NULL, (int64_t)(x)})
 #define DB_NULL ((struct db_param){DBP_NULL, NULL, 0})
 
-/* Rows as text, as both engines can give them; NULL cells are NULL. */
+/* Rows as text, as both engines can give them; NULL cells are NULL. The
+ * names and cells point into text, one block for the whole result. */
 struct db_result {
 	int nrows;
 	int ncols;
 	int64_t changes; /* rows changed by a write */
 	char **names;
 	char **cells; /* nrows * ncols, row-major */
+	char *text;
 };
 
 struct db_driver {

@@ -1,6 +1,7 @@
 /* db_sqlite.c - the SQLite driver: WAL mode, one connection per thread,
  * prepared statements cached by SQL text address (repository SQL is static;
  * an entry is used only while its text is the caller's). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,35 +141,109 @@ sq_bind(sqlite3_stmt *stmt, const struct db_param *p, int np)
 	return rc;
 }
 
+/* Text collected for a result: offsets into one growing block, made
+ * pointers once the block stops moving. */
+struct arena {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Appends n bytes and a NUL; returns the offset plus one (0: failed). */
+static size_t
+arena_add(struct arena *a, const void *p, size_t n)
+{
+	size_t off = a->len;
+
+	if (n >= SIZE_MAX / 2 - a->len)
+		return 0;
+	if (a->len + n + 1 > a->cap) {
+		size_t cap = a->cap ? a->cap : 256;
+		char *nb;
+
+		while (cap < a->len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(a->buf, cap)) == NULL)
+			return 0;
+		a->buf = nb;
+		a->cap = cap;
+	}
+	memcpy(a->buf + off, p, n);
+	a->buf[off + n] = '\0';
+	a->len += n + 1;
+	return off + 1;
+}
+
+/* Offsets (plus one; 0 for NULL) to pointers into the final block. */
+static void
+arena_rebase(char **v, size_t n, char *base)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] != NULL)
+			v[i] = base + ((uintptr_t)v[i] - 1);
+}
+
 static int
 sq_collect(sqlite3_stmt *stmt, struct db_result *r)
 {
+	struct arena a = {NULL, 0, 0};
+	size_t off;
 	int cap = 0, rc, c;
 
 	r->ncols = sqlite3_column_count(stmt);
 	r->names = calloc((size_t)r->ncols + 1, sizeof(char *));
 	if (r->names == NULL)
 		return SQLITE_NOMEM;
-	for (c = 0; c < r->ncols; c++)
-		r->names[c] = strdup(sqlite3_column_name(stmt, c));
+	for (c = 0; c < r->ncols; c++) {
+		const char *name = sqlite3_column_name(stmt, c);
+
+		if (name == NULL ||
+		    (off = arena_add(&a, name, strlen(name))) == 0) {
+			rc = SQLITE_NOMEM;
+			goto out;
+		}
+		r->names[c] = (char *)(uintptr_t)off;
+	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (r->nrows == cap) {
 			int ncap = cap ? cap * 2 : 8;
 			char **n = realloc(r->cells,
 			    (size_t)ncap * (size_t)r->ncols * sizeof(char *));
 
-			if (n == NULL)
-				return SQLITE_NOMEM;
+			if (n == NULL) {
+				rc = SQLITE_NOMEM;
+				goto out;
+			}
 			r->cells = n;
 			cap = ncap;
 		}
 		for (c = 0; c < r->ncols; c++) {
-			const unsigned char *t = sqlite3_column_text(stmt, c);
+			char **cell = &r->cells[r->nrows * r->ncols + c];
+			const unsigned char *t;
 
-			r->cells[r->nrows * r->ncols + c] =
-			    t ? strdup((const char *)t) : NULL;
+			*cell = NULL;
+			if (sqlite3_column_type(stmt, c) == SQLITE_NULL)
+				continue;
+			/* NULL here is SQLite out of memory, never a value.
+			 * A cell is read up to its first NUL. */
+			if ((t = sqlite3_column_text(stmt, c)) == NULL ||
+			    (off = arena_add(&a, t,
+				 strlen((const char *)t))) == 0) {
+				rc = SQLITE_NOMEM;
+				goto out;
+			}
+			*cell = (char *)(uintptr_t)off;
 		}
 		r->nrows++;
+	}
+out:
+	/* Even on failure: the result is freed whole, never read. */
+	r->text = a.buf;
+	if (rc == SQLITE_DONE) {
+		arena_rebase(r->names, (size_t)r->ncols, a.buf);
+		arena_rebase(r->cells, (size_t)r->nrows * (size_t)r->ncols,
+		    a.buf);
 	}
 	return rc;
 }
@@ -193,7 +268,10 @@ sq_exec(void *handle, const char *sql, const struct db_param *p, int np,
 	if (rc == SQLITE_OK)
 		rc = sq_collect(stmt, r);
 	if (rc != SQLITE_DONE) {
-		err_set(err, "database error: %s", sqlite3_errmsg(s->db));
+		/* Out of memory in collecting is ours: SQLite has no text. */
+		err_set(err, "database error: %s",
+		    rc == SQLITE_NOMEM ? sqlite3_errstr(rc)
+				       : sqlite3_errmsg(s->db));
 		sq_release(s, stmt);
 		db_result_free(r);
 		return -1;

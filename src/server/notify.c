@@ -433,40 +433,55 @@ h_notify(struct request *r)
 
 /* The connections of a client on this worker (only those holding a
  * long-poll that is not a tarpit, with held_only), collected first:
- * answering or closing one unlinks it from the chain. Free the array. */
-static struct conn **
-client_conns(struct worker *w, const char *id, int held_only, size_t *n)
-{
-	struct conn *c, **hits = NULL;
-	size_t cap = 0;
+ * answering or closing one unlinks it from the chain. */
+struct hits {
+	struct conn **v;
+	size_t n;
+	struct conn *local[4]; /* a client has one or two, as a rule */
+};
 
-	*n = 0;
+static void
+client_conns(struct worker *w, const char *id, int held_only, struct hits *h)
+{
+	struct conn *c, **nv;
+	size_t cap = sizeof(h->local) / sizeof(h->local[0]);
+
+	h->v = h->local;
+	h->n = 0;
 	for (c = w->conns[bucket_of(w, id)]; c; c = c->hnext) {
 		if (strcmp(c->client_id, id) != 0 || (held_only && !held(c)))
 			continue;
-		if (*n == cap) {
-			struct conn **nh;
-
-			cap = cap ? cap * 2 : 8;
-			nh = realloc(hits, cap * sizeof(*hits));
-			if (nh == NULL)
+		if (h->n == cap) {
+			nv = malloc(2 * cap * sizeof(*nv));
+			if (nv == NULL)
 				break;
-			hits = nh;
+			memcpy(nv, h->v, cap * sizeof(*nv));
+			if (h->v != h->local)
+				free(h->v);
+			h->v = nv;
+			cap *= 2;
 		}
-		hits[(*n)++] = c;
+		h->v[h->n++] = c;
 	}
-	return hits;
+}
+
+static void
+hits_free(struct hits *h)
+{
+	if (h->v != h->local)
+		free(h->v);
 }
 
 static void
 poke_client(struct worker *w, const struct poke *pk)
 {
-	struct conn *c, **hits;
-	size_t n, i;
+	struct conn *c;
+	struct hits hits;
+	size_t i;
 
-	hits = client_conns(w, pk->client_id, 0, &n);
-	for (i = 0; i < n; i++) {
-		c = hits[i];
+	client_conns(w, pk->client_id, 0, &hits);
+	for (i = 0; i < hits.n; i++) {
+		c = hits.v[i];
 		if (c->waiting != NULL && c->tarpit) {
 			if (pk->kind == POKE_CLOSE)
 				evhttp_connection_free(c->evcon);
@@ -489,10 +504,10 @@ poke_client(struct worker *w, const struct poke *pk)
 			evhttp_connection_free(c->evcon);
 		}
 	}
-	if (pk->kind == POKE_CLOSE && n > 0)
-		log_info("closed %zu connection(s) of blocked client %s", n,
-		    pk->client_id);
-	free(hits);
+	if (pk->kind == POKE_CLOSE && hits.n > 0)
+		log_info("closed %zu connection(s) of blocked client %s",
+		    hits.n, pk->client_id);
+	hits_free(&hits);
 }
 
 #define NOTIFY_BATCH 400 /* clients per read of pending notifications */
@@ -520,33 +535,33 @@ static void
 answer_batch(struct worker *w, const char **ids, size_t n)
 {
 	struct db_notice *v;
-	size_t nv, i, first, last, nh, k, len;
+	size_t nv, i, first, last, k, len;
 
 	if (db_notify_pending(w->db, ids, n, &v, &nv) < 0) {
 		log_warn("cannot read pending notifications");
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct conn **hits;
+		struct hits hits;
 
 		if ((first = notices_of(v, nv, ids[i])) == nv)
 			continue;
 		for (last = first; last < nv &&
 		     strcmp(v[last].client_id, ids[i]) == 0; last++)
 			;
-		hits = client_conns(w, ids[i], 1, &nh);
-		for (k = 0; k < nh; k++) {
+		client_conns(w, ids[i], 1, &hits);
+		for (k = 0; k < hits.n; k++) {
 			char *body;
 
 			/* Sorted by id: nothing newer than the agent has,
 			 * nothing to say. */
-			if (v[last - 1].id <= hits[k]->after ||
+			if (v[last - 1].id <= hits.v[k]->after ||
 			    (body = notices_body(v + first, last - first,
-				 hits[k]->after, &len)) == NULL)
+				 hits.v[k]->after, &len)) == NULL)
 				continue;
-			reply_held(hits[k], body, len, 0);
+			reply_held(hits.v[k], body, len, 0);
 		}
-		free(hits);
+		hits_free(&hits);
 	}
 	free(v);
 }

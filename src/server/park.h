@@ -19,7 +19,9 @@ struct park *park_take(SSL *ssl, int fd, const char **why);
 int park_fd(const struct park *pk);
 /* Seals data as the connection's answer, then a close_notify, and writes
  * what the socket takes: 0 all written, 1 the rest waits for park_flush
- * when writable, -1 failed. One answer per parked connection. */
+ * when writable, -1 failed. One answer per parked connection, and the
+ * caller closes it (park_free) when written: the last bytes wait for it
+ * in the kernel, to go with the FIN. */
 int park_send(struct park *pk, const void *data, size_t len);
 int park_flush(struct park *pk);
 /* Closes the descriptor and forgets the keys. */

@@ -463,10 +463,25 @@ notices_of(const struct db_notice *v, size_t nv, const char *id,
 /* One read of the pending notifications of batches of clients, batch
  * after batch of varying sizes (a statement kept for one batch must not
  * answer another), and of more clients than a statement may name. */
+/* Column col of the first row sql gives, copied into out. */
+static const char *
+first_cell(struct db *db, const char *sql, int col, char *out, size_t size)
+{
+	char err[ERRMSG_MAX];
+	struct db_result *r;
+
+	assert_int_equal(db_exec(db, sql, NULL, 0, &r, err), 0);
+	assert_true(r->nrows >= 1);
+	assert_non_null(db_cell(r, 0, col));
+	str_copy(out, size, db_cell(r, 0, col));
+	db_result_free(r);
+	return out;
+}
+
 static void
 test_notify_pending(void **state)
 {
-	char err[ERRMSG_MAX], names[1000][8];
+	char err[ERRMSG_MAX], names[1000][8], plan[400];
 	const char *ids[1000], *odd[] = {"q\"1\\\n", "q002"};
 	struct db *db = db_open(path, err);
 	struct db_notice *v;
@@ -517,6 +532,20 @@ test_notify_pending(void **state)
 	assert_int_equal(db_notify_pending(db, ids, 0, &v, &nv), 0);
 	assert_int_equal(nv, 0);
 	assert_null(v);
+	/* The index that finds them holds pending ones only (migration
+	 * 010), and the pending reads go through it. */
+	assert_string_equal(first_cell(db,
+				"SELECT partial FROM pragma_index_list("
+				"'notifications') WHERE name = "
+				"'notifications_pending'",
+				0, plan, sizeof(plan)),
+	    "1");
+	assert_non_null(strstr(first_cell(db,
+				   "EXPLAIN QUERY PLAN SELECT id FROM "
+				   "notifications WHERE client_id = 'q004' "
+				   "AND id > 0 AND delivered_at IS NULL",
+				   3, plan, sizeof(plan)),
+	    "notifications_pending"));
 	db_close(db);
 }
 
@@ -629,6 +658,60 @@ test_epochs(void **state)
 	db_close(db);
 }
 
+/* A result's cells live in one block that grows while the rows are read:
+ * NULL and empty cells stay apart, a long cell and every row survive the
+ * block's moves, and the column names are kept. */
+static void
+test_result_block(void **state)
+{
+	char err[ERRMSG_MAX], want[32];
+	struct db *db = db_open(path, err);
+	struct db_result *r;
+	int i;
+
+	assert_non_null(db);
+	assert_int_equal(db_exec(db,
+			     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+			     "SELECT i + 1 FROM n WHERE i < 5000) "
+			     "SELECT i AS num, CASE WHEN i % 3 = 0 THEN NULL "
+			     "WHEN i % 3 = 1 THEN '' ELSE 'row' || i END AS "
+			     "word, CASE WHEN i = 4000 THEN printf('%.*c', "
+			     "100000, 'x') END AS big FROM n",
+			     NULL, 0, &r, err),
+	    0);
+	assert_int_equal(r->nrows, 5000);
+	assert_int_equal(r->ncols, 3);
+	assert_string_equal(r->names[0], "num");
+	assert_string_equal(r->names[1], "word");
+	assert_string_equal(r->names[2], "big");
+	for (i = 0; i < 5000; i++) {
+		str_fmt(want, sizeof(want), "%d", i + 1);
+		assert_string_equal(db_cell(r, i, 0), want);
+		if ((i + 1) % 3 == 0)
+			assert_null(db_cell(r, i, 1));
+		else if ((i + 1) % 3 == 1)
+			assert_string_equal(db_cell(r, i, 1), "");
+		else {
+			str_fmt(want, sizeof(want), "row%d", i + 1);
+			assert_string_equal(db_cell(r, i, 1), want);
+		}
+		if (i + 1 == 4000) {
+			assert_int_equal(strlen(db_cell(r, i, 2)), 100000);
+			assert_int_equal(strspn(db_cell(r, i, 2), "x"), 100000);
+		} else
+			assert_null(db_cell(r, i, 2));
+	}
+	db_result_free(r);
+	/* No rows: names only. */
+	assert_int_equal(db_exec(db, "SELECT 1 AS one WHERE 0", NULL, 0, &r,
+			     err),
+	    0);
+	assert_int_equal(r->nrows, 0);
+	assert_string_equal(r->names[0], "one");
+	db_result_free(r);
+	db_close(db);
+}
+
 int
 main(void)
 {
@@ -645,6 +728,7 @@ main(void)
 		cmocka_unit_test(test_notifications),
 		cmocka_unit_test(test_notify_pending),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_result_block),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
