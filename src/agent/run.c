@@ -35,6 +35,7 @@ struct channel {
 	int renew;     /* the site asked for a renewal */
 	int policy;    /* the site asked for a policy fetch now */
 	int blocked;   /* the site blocked this device */
+	int64_t spread; /* seconds the site spreads the fleet's action over */
 	volatile int cancel;
 	int64_t last_id;
 	struct agent_state *s;
@@ -118,6 +119,12 @@ notes_apply(struct channel *ch, json_t *notes)
 			ch->renew = 1;
 		else if (strcmp(kind, "policy") == 0)
 			ch->policy = 1;
+		if ((strcmp(kind, "renew") == 0 ||
+			strcmp(kind, "policy") == 0) &&
+		    json_integer_value(json_object_get(n, "spread")) >
+			ch->spread)
+			ch->spread = json_integer_value(
+			    json_object_get(n, "spread"));
 		else if (strcmp(kind, "blocked") == 0)
 			ch->blocked = 1;
 	}
@@ -215,6 +222,33 @@ notify_main(void *arg)
 			backoff *= 2;
 	}
 	return NULL;
+}
+
+/* Waits a random part of spread seconds (at most an hour), in
+ * one-second slices: a stop or a block ends it. */
+static void
+spread_wait(int64_t spread, struct channel *ch)
+{
+	unsigned char r[2];
+	int64_t left;
+
+	if (spread > 3600)
+		spread = 3600;
+	rand_bytes(r, sizeof(r));
+	left = ((int64_t)r[0] << 8 | r[1]) % spread;
+	log_info("acting on the site's notification in %lld s (it spreads "
+		 "its devices over %lld s)",
+	    (long long)left, (long long)spread);
+	for (; left > 0 && !stop_requested; left--) {
+		int blocked;
+
+		pthread_mutex_lock(&ch->lock);
+		blocked = ch->blocked;
+		pthread_mutex_unlock(&ch->lock);
+		if (blocked)
+			break;
+		sleep(1);
+	}
 }
 
 static int
@@ -510,6 +544,7 @@ agent_run(const struct run_opts *o)
 		int64_t skew = 0;
 		unsigned char j;
 		int left, renew, blocked, fetch, r;
+		int64_t spread;
 
 		/* The CRL first: a revoked site certificate is known before
 		 * anything about the device is sent. Notifications reach the
@@ -556,16 +591,28 @@ agent_run(const struct run_opts *o)
 		renew = ch.renew;
 		blocked = ch.blocked;
 		fetch = ch.policy;
+		spread = ch.spread;
 		ch.renew = ch.policy = 0;
+		ch.spread = 0;
 		pthread_mutex_unlock(&ch.lock);
+		/* Told with a whole collection: act at a random moment of the
+		 * span the site gave, not in the same second as the fleet. */
+		if ((fetch || renew) && !blocked && spread > 0) {
+			spread_wait(spread, &ch);
+			if (stop_requested)
+				break;
+		}
 		if (fetch) {
 			struct spool *sp = spool_open(&s, err);
 
 			if (agent_policy(&s, &id, crlp, sp, err) < 0)
 				log_warn("%s", err);
-			else if (sp != NULL &&
-			    agent_deploy(&s, &id, crlp, sp, 0, err) < 0)
-				log_warn("deployments: %s", err);
+			else {
+				log_info("policy fetched, as the site asked");
+				if (sp != NULL &&
+				    agent_deploy(&s, &id, crlp, sp, 0, err) < 0)
+					log_warn("deployments: %s", err);
+			}
 			if (sp != NULL) {
 				int sent;
 

@@ -1044,13 +1044,15 @@ db_notify_add(struct db *db, const char *client_id, const char *kind,
 
 int
 db_notify_add_collection(struct db *db, const char *collection,
-    const char *kind, int64_t now, char *err)
+    const char *kind, int64_t now, int64_t spread, char *err)
 {
-	struct db_param p[] = {DB_TEXT(collection), DB_TEXT(kind), DB_INT(now)};
+	struct db_param p[] = {DB_TEXT(collection), DB_TEXT(kind), DB_INT(now),
+	    DB_INT(spread)};
 
 	return db_exec(db,
-	    "INSERT INTO notifications (client_id, kind, created_at) SELECT "
-	    "client_id, $2, $3 FROM collection_members WHERE collection = $1",
+	    "INSERT INTO notifications (client_id, kind, created_at, spread) "
+	    "SELECT client_id, $2, $3, $4 FROM collection_members WHERE "
+	    "collection = $1",
 	    p, NP(p), NULL, err);
 }
 
@@ -1077,9 +1079,9 @@ db_notify_take(struct db *db, const char *client_id, int64_t after,
 		    "= $1 AND id <= $2 AND delivered_at IS NULL",
 		    p, NP(p), NULL, NULL);
 	return db_query_json(db,
-	    "SELECT id, kind, created_at FROM notifications WHERE client_id = "
-	    "$1 AND id > $2 AND delivered_at IS NULL ORDER BY id",
-	    p, 2, "isi");
+	    "SELECT id, kind, created_at, spread FROM notifications WHERE "
+	    "client_id = $1 AND id > $2 AND delivered_at IS NULL ORDER BY id",
+	    p, 2, "isii");
 }
 
 /* ids as a JSON array of strings (NULL when out of memory). */
@@ -1124,9 +1126,9 @@ db_notify_pending(struct db *db, const char *const *ids, size_t n,
 		return -1;
 	p[0] = DB_TEXT(list);
 	if (db_exec(db,
-		"SELECT client_id, id, kind, created_at FROM notifications "
-		"WHERE delivered_at IS NULL AND client_id IN (SELECT value "
-		"FROM json_each($1)) ORDER BY client_id, id",
+		"SELECT client_id, id, kind, created_at, spread FROM "
+		"notifications WHERE delivered_at IS NULL AND client_id IN "
+		"(SELECT value FROM json_each($1)) ORDER BY client_id, id",
 		p, NP(p), &r, NULL) < 0) {
 		free(list);
 		return -1;
@@ -1144,6 +1146,7 @@ db_notify_pending(struct db *db, const char *const *ids, size_t n,
 		str_copy(v[k].kind, sizeof(v[k].kind), kind);
 		v[k].id = db_cell_int(r, row, 1);
 		v[k].created_at = db_cell_int(r, row, 3);
+		v[k].spread = db_cell_int(r, row, 4);
 		k++;
 	}
 	db_result_free(r);

@@ -235,14 +235,14 @@ int db_client_set_replaces(struct db *db, const char *id,
 int db_notify_add(struct db *db, const char *client_id, const char *kind,
     int64_t now, char *err);
 /* Queues one notification for every member of a collection, in one
- * statement. */
+ * statement; spread: the seconds its devices spread their action over. */
 int db_notify_add_collection(struct db *db, const char *collection,
-    const char *kind, int64_t now, char *err);
+    const char *kind, int64_t now, int64_t spread, char *err);
 /* One queued notification. */
 struct db_notice {
 	char client_id[33];
 	char kind[24];
-	int64_t id, created_at;
+	int64_t id, created_at, spread;
 };
 /* The undelivered notifications of up to a few hundred clients, in one
  * read, sorted by client, then id: *out (free it) holds *count of them.

@@ -253,6 +253,16 @@ out:
 	json_decref(o);
 }
 
+/* The seconds over which n devices told at once should act, at rate a
+ * second: none below one second's worth, at most an hour. */
+int64_t
+notify_spread(int64_t n, int64_t rate)
+{
+	if (rate <= 0 || n <= rate)
+		return 0;
+	return n / rate > 3600 ? 3600 : n / rate;
+}
+
 void
 h_admin_collection_notify(struct request *r)
 {
@@ -260,6 +270,7 @@ h_admin_collection_notify(struct request *r)
 	struct db_result *members = NULL;
 	const char *kind, *name;
 	char err[ERRMSG_MAX];
+	int64_t spread = 0;
 
 	if (o == NULL)
 		return;
@@ -276,8 +287,12 @@ h_admin_collection_notify(struct request *r)
 	/* The members read inside the transaction that queues for them, in
 	 * one statement however many they are. */
 	members = db_collection_member_ids(r->db, name);
+	if (members != NULL)
+		spread = notify_spread(members->nrows,
+		    r->srv->cfg.notify_spread_rate);
 	if (members == NULL ||
-	    db_notify_add_collection(r->db, name, kind, now_unix(), err) < 0) {
+	    db_notify_add_collection(r->db, name, kind, now_unix(), spread,
+		err) < 0) {
 		db_rollback(r->db);
 		reply_error(r, 500, "cannot queue the notifications: %s",
 		    members ? err : "cannot read the collection");
@@ -291,8 +306,10 @@ h_admin_collection_notify(struct request *r)
 	}
 	server_poke_many(r->srv, POKE_NOTIFY,
 	    (const char *const *)members->cells, (size_t)members->nrows);
-	reply_json(r, 200, json_pack("{s:s,s:s,s:I}", "name", name, "sent",
-			       kind, "clients", (json_int_t)members->nrows));
+	reply_json(r, 200, json_pack("{s:s,s:s,s:I,s:I}", "name", name,
+			       "sent", kind, "clients",
+			       (json_int_t)members->nrows, "spread",
+			       (json_int_t)spread));
 out:
 	db_result_free(members);
 	json_decref(o);

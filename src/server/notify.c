@@ -119,7 +119,7 @@ notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
 
 	for (i = 0; i < n; i++)
 		if (v[i].id > after)
-			cap += 80 + STR_JSON_MAX(strlen(v[i].kind));
+			cap += 120 + STR_JSON_MAX(strlen(v[i].kind));
 	if ((body = malloc(cap)) == NULL)
 		return NULL;
 	memcpy(body, head, sizeof(head) - 1);
@@ -131,7 +131,8 @@ notices_body(const struct db_notice *v, size_t n, int64_t after, size_t *len)
 		    "\"kind\":", any++ ? "," : "", (long long)v[i].id);
 		at += str_json(body + at, v[i].kind);
 		at += (size_t)snprintf(body + at, cap - at,
-		    ",\"created_at\":%lld}", (long long)v[i].created_at);
+		    ",\"created_at\":%lld,\"spread\":%lld}",
+		    (long long)v[i].created_at, (long long)v[i].spread);
 	}
 	memcpy(body + at, tail, sizeof(tail));
 	*len = at + sizeof(tail) - 1;
@@ -157,6 +158,7 @@ answer_body(json_t *list, size_t *len)
 		v[n].id = json_integer_value(json_object_get(it, "id"));
 		v[n].created_at =
 		    json_integer_value(json_object_get(it, "created_at"));
+		v[n].spread = json_integer_value(json_object_get(it, "spread"));
 		n++;
 	}
 	if (v != NULL)

@@ -29,6 +29,7 @@ site_config_defaults(struct site_config *c)
 	c->status_rate = 2;
 	c->status_burst = 30;
 	c->status_site_rate = 2000;
+	c->notify_spread_rate = 2000;
 }
 
 int
@@ -143,6 +144,13 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "and 1h",
 			    line);
 		c->notify_hold = v;
+	} else if (strcmp(key, "notify_spread_rate") == 0) {
+		if (parse_int64(value, 0, 1000000, &v) < 0)
+			return err_set(err,
+			    "line %d: notify_spread_rate must be 0 (no spread) "
+			    "to 1000000 devices a second",
+			    line);
+		c->notify_spread_rate = v;
 	} else if (strcmp(key, "notify_park") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return err_set(err,

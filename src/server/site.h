@@ -46,6 +46,9 @@ struct site_config {
 	int64_t status_rate;          /* status requests/s per client */
 	int64_t status_burst;
 	int64_t status_site_rate;     /* status requests/s, all clients */
+	int64_t notify_spread_rate;   /* devices a second a collection's
+	                               * notification is spread over (0:
+	                               * all at once) */
 };
 
 void site_config_defaults(struct site_config *c);

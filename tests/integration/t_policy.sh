@@ -134,3 +134,50 @@ for f in "$TMP/c1"/tls.session.*; do
 done
 expect_exit 0 agent run --state "$TMP/c1" --once
 ok "an oversized or garbled TLS session file is ignored"
+
+# A whole collection told at once spreads its devices' action over
+# members / notify_spread_rate seconds: at 1 a second, the two members of
+# "All Clients" are given 2 s, and a running agent fetches at a random
+# moment of them. One device told alone acts at once.
+stop_site
+# The same port: the agents hold the site's URL.
+printf 'notify_spread_rate = 1\nlisten = %s\n' "${URL#https://}" >>"$SITE/steward.conf"
+run_site
+"$BIN/steward-agent" run --state "$TMP/c1" --interval 3600 >"$TMP/agent.out" 2>&1 &
+APID=$!
+PIDS="$PIDS $APID"
+sleep 1.5 # its check-in done, its long-poll held
+ALOG=$TMP/c1/log/agent.log
+N0=$(grep -c "policy fetched, as the site asked" "$ALOG")
+expect_exit 0 ctl clients notify --collection "All Clients" policy
+expect_in "spread: 2"
+i=0
+until grep -q "acting on the site's notification in [01] s (it spreads its devices over 2 s)" "$ALOG" &&
+	[ "$(grep -c "policy fetched, as the site asked" "$ALOG")" -gt "$N0" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the spread notification was not acted on: $(tail -5 "$ALOG")"
+	sleep 0.05
+done
+S0=$(grep -c "acting on the site's notification" "$ALOG")
+N1=$(grep -c "notification from the site: policy" "$ALOG")
+sleep 1.5 # the agent's next long-poll is held
+expect_exit 0 ctl clients notify "$ID" policy
+i=0
+until [ "$(grep -c "notification from the site: policy" "$ALOG")" -gt "$N1" ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "the notification did not reach the agent: $(tail -5 "$ALOG")"
+	sleep 0.05
+done
+sleep 0.5
+[ "$(grep -c "acting on the site's notification" "$ALOG")" = "$S0" ] ||
+	fail "a notification to one device was spread: $(tail -5 "$ALOG")"
+kill "$APID"
+wait "$APID" 2>/dev/null
+PIDS=$(echo "$PIDS" | sed "s/ $APID//")
+ok "a collection's notification is spread over members / notify_spread_rate seconds; one device's is not"
+
+stop_site
+echo "notify_spread_rate = -1" >>"$SITE/steward.conf"
+expect_exit 1 "$BIN/stewardd" check --dir "$SITE"
+expect_in "notify_spread_rate must be 0 (no spread) to 1000000 devices a second"
+ok "a bad notify_spread_rate is refused with a clear message"
