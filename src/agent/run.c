@@ -35,7 +35,9 @@ struct channel {
 	int renew;     /* the site asked for a renewal */
 	int policy;    /* the site asked for a policy fetch now */
 	int blocked;   /* the site blocked this device */
-	int64_t spread; /* seconds the site spreads the fleet's action over */
+	int spreads;   /* the daemon: acts on a spread at a moment of it */
+	int64_t act_at; /* mono_secs() when to act on renew or policy, and
+	                 * open the next long-poll (0: at once) */
 	volatile int cancel;
 	int64_t last_id;
 	struct agent_state *s;
@@ -97,6 +99,28 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
 	return 0;
 }
 
+/* Told with many devices (spread > 0 seconds): the daemon picks the
+ * moment of the spread at which it acts, and opens its next long-poll
+ * then too, so that a collection's devices do not all come back in the
+ * same second. One moment per wave. Called with ch->lock held. */
+static void
+spread_pick(struct channel *ch, int64_t spread)
+{
+	unsigned char r[2];
+	int64_t wait;
+
+	if (!ch->spreads || spread <= 0 || ch->act_at != 0)
+		return;
+	if (spread > 3600)
+		spread = 3600;
+	rand_bytes(r, sizeof(r));
+	wait = ((int64_t)r[0] << 8 | r[1]) % spread;
+	ch->act_at = mono_secs() + wait;
+	log_info("acting on the site's notification in %lld s (it spreads "
+		 "its devices over %lld s)",
+	    (long long)wait, (long long)spread);
+}
+
 /* Records notifications (a JSON array) in ch. */
 static void
 notes_apply(struct channel *ch, json_t *notes)
@@ -115,18 +139,18 @@ notes_apply(struct channel *ch, json_t *notes)
 		if (kind == NULL)
 			continue;
 		log_info("notification from the site: %s", kind);
+		if (strcmp(kind, "blocked") == 0) {
+			ch->blocked = 1;
+			continue;
+		}
 		if (strcmp(kind, "renew") == 0)
 			ch->renew = 1;
 		else if (strcmp(kind, "policy") == 0)
 			ch->policy = 1;
-		if ((strcmp(kind, "renew") == 0 ||
-			strcmp(kind, "policy") == 0) &&
-		    json_integer_value(json_object_get(n, "spread")) >
-			ch->spread)
-			ch->spread = json_integer_value(
-			    json_object_get(n, "spread"));
-		else if (strcmp(kind, "blocked") == 0)
-			ch->blocked = 1;
+		else
+			continue;
+		spread_pick(ch, json_integer_value(json_object_get(n,
+				    "spread")));
 	}
 	pthread_cond_signal(&ch->cond);
 	pthread_mutex_unlock(&ch->lock);
@@ -204,7 +228,19 @@ notify_main(void *arg)
 		int ms;
 
 		if (r == 0) {
+			int64_t at;
+
 			backoff = 1;
+			/* The next long-poll at the moment picked to act. */
+			for (;;) {
+				pthread_mutex_lock(&ch->lock);
+				at = ch->act_at;
+				pthread_mutex_unlock(&ch->lock);
+				if (at == 0 || mono_secs() >= at ||
+				    stop_requested || ch->cancel)
+					break;
+				usleep(100 * 1000);
+			}
 			continue;
 		}
 		if (ch->cancel || stop_requested)
@@ -224,31 +260,24 @@ notify_main(void *arg)
 	return NULL;
 }
 
-/* Waits a random part of spread seconds (at most an hour), in
- * one-second slices: a stop or a block ends it. */
+/* Waits until mono_secs() reaches at, in one-second slices: a stop or a
+ * block ends it. Then the moment is used up. */
 static void
-spread_wait(int64_t spread, struct channel *ch)
+spread_wait(int64_t at, struct channel *ch)
 {
-	unsigned char r[2];
-	int64_t left;
-
-	if (spread > 3600)
-		spread = 3600;
-	rand_bytes(r, sizeof(r));
-	left = ((int64_t)r[0] << 8 | r[1]) % spread;
-	log_info("acting on the site's notification in %lld s (it spreads "
-		 "its devices over %lld s)",
-	    (long long)left, (long long)spread);
-	for (; left > 0 && !stop_requested; left--) {
+	for (;;) {
 		int blocked;
 
 		pthread_mutex_lock(&ch->lock);
 		blocked = ch->blocked;
 		pthread_mutex_unlock(&ch->lock);
-		if (blocked)
+		if (blocked || stop_requested || mono_secs() >= at)
 			break;
 		sleep(1);
 	}
+	pthread_mutex_lock(&ch->lock);
+	ch->act_at = 0;
+	pthread_mutex_unlock(&ch->lock);
 }
 
 static int
@@ -536,6 +565,7 @@ agent_run(const struct run_opts *o)
 	pthread_cond_init(&ch.cond, NULL);
 	ch.s = &s;
 	ch.hwid = hwid;
+	ch.spreads = 1;
 	pthread_create(&nt, NULL, notify_main, &ch);
 	log_info("running as client %s of %s", s.client_id, s.url);
 	while (!stop_requested) {
@@ -544,7 +574,7 @@ agent_run(const struct run_opts *o)
 		int64_t skew = 0;
 		unsigned char j;
 		int left, renew, blocked, fetch, r;
-		int64_t spread;
+		int64_t act_at;
 
 		/* The CRL first: a revoked site certificate is known before
 		 * anything about the device is sent. Notifications reach the
@@ -591,14 +621,14 @@ agent_run(const struct run_opts *o)
 		renew = ch.renew;
 		blocked = ch.blocked;
 		fetch = ch.policy;
-		spread = ch.spread;
+		act_at = ch.act_at;
 		ch.renew = ch.policy = 0;
-		ch.spread = 0;
 		pthread_mutex_unlock(&ch.lock);
-		/* Told with a whole collection: act at a random moment of the
-		 * span the site gave, not in the same second as the fleet. */
-		if ((fetch || renew) && !blocked && spread > 0) {
-			spread_wait(spread, &ch);
+		/* Told with a whole collection: act at the moment picked in
+		 * the span the site gave, not in the same second as the
+		 * fleet. */
+		if (act_at != 0) {
+			spread_wait(act_at, &ch);
 			if (stop_requested)
 				break;
 		}

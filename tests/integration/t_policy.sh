@@ -136,9 +136,13 @@ expect_exit 0 agent run --state "$TMP/c1" --once
 ok "an oversized or garbled TLS session file is ignored"
 
 # A whole collection told at once spreads its devices' action over
-# members / notify_spread_rate seconds: at 1 a second, the two members of
-# "All Clients" are given 2 s, and a running agent fetches at a random
-# moment of them. One device told alone acts at once.
+# members / notify_spread_rate seconds: at 1 a second, the ten members of
+# "All Clients" are given 10 s. A running agent picks a moment of them,
+# holds no connection until then (its next long-poll waits for it too),
+# then fetches and polls again. One device told alone acts at once.
+for n in 3 4 5 6 7 8 9 10; do
+	expect_exit 0 agent enroll --state "$TMP/s$n" --token "$(new_token)" --hostname spread-$n --hardware-id "hw-spr-000$n"
+done
 stop_site
 # The same port: the agents hold the site's URL.
 printf 'notify_spread_rate = 1\nlisten = %s\n' "${URL#https://}" >>"$SITE/steward.conf"
@@ -148,19 +152,33 @@ APID=$!
 PIDS="$PIDS $APID"
 sleep 1.5 # its check-in done, its long-poll held
 ALOG=$TMP/c1/log/agent.log
+sockets() { find "/proc/$APID/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 N0=$(grep -c "policy fetched, as the site asked" "$ALOG")
 expect_exit 0 ctl clients notify --collection "All Clients" policy
-expect_in "spread: 2"
+expect_in "clients: 10"
+expect_in "spread: 10"
 i=0
-until grep -q "acting on the site's notification in [01] s (it spreads its devices over 2 s)" "$ALOG" &&
-	[ "$(grep -c "policy fetched, as the site asked" "$ALOG")" -gt "$N0" ]; do
+until grep -q "acting on the site's notification in [0-9] s (it spreads its devices over 10 s)" "$ALOG"; do
 	i=$((i + 1))
-	[ $i -gt 100 ] && fail "the spread notification was not acted on: $(tail -5 "$ALOG")"
+	[ $i -gt 100 ] && fail "the spread notification was not taken: $(tail -5 "$ALOG")"
+	sleep 0.05
+done
+WAIT=$(sed -n "s/.*acting on the site's notification in \([0-9]\) s.*/\1/p" "$ALOG" | tail -1)
+if [ "$WAIT" -ge 1 ]; then
+	sleep 0.3
+	[ "$(grep -c "policy fetched, as the site asked" "$ALOG")" = "$N0" ] ||
+		fail "the agent fetched before its moment ($WAIT s)"
+	[ "$(sockets)" = 0 ] || fail "the agent holds $(sockets) connection(s) before its moment ($WAIT s)"
+fi
+i=0
+until [ "$(grep -c "policy fetched, as the site asked" "$ALOG")" -gt "$N0" ] && [ "$(sockets)" = 1 ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && fail "the spread notification was not acted on: $(tail -5 "$ALOG")"
 	sleep 0.05
 done
 S0=$(grep -c "acting on the site's notification" "$ALOG")
 N1=$(grep -c "notification from the site: policy" "$ALOG")
-sleep 1.5 # the agent's next long-poll is held
+sleep 1 # the agent's next long-poll is held
 expect_exit 0 ctl clients notify "$ID" policy
 i=0
 until [ "$(grep -c "notification from the site: policy" "$ALOG")" -gt "$N1" ]; do
@@ -174,7 +192,7 @@ sleep 0.5
 kill "$APID"
 wait "$APID" 2>/dev/null
 PIDS=$(echo "$PIDS" | sed "s/ $APID//")
-ok "a collection's notification is spread over members / notify_spread_rate seconds; one device's is not"
+ok "a collection's notification is spread over members / notify_spread_rate seconds (this agent waited $WAIT s, holding no connection); one device's is not"
 
 stop_site
 echo "notify_spread_rate = -1" >>"$SITE/steward.conf"
