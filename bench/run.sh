@@ -135,9 +135,9 @@ done
 # P3: idle connections. Steward holds notification long-polls, then "fetch
 # policy now" to every client answers them; nginx holds idle keep-alive
 # connections after one request. RSS per connection for both.
-note "-- p3_idle: steward, $IDLE held notification long-polls, then fetch policy now"
+note "-- p3_idle: steward, $IDLE held notification long-polls, then fetch policy now; each device then fetches its policy at its moment of the spread"
 "$LG" idle --url "$URL" --ca "$CA" --ids "$W/ids" --connections "$IDLE" \
-	--server-pid "$SPIDS" --hold 3 --trigger \
+	--server-pid "$SPIDS" --hold 3 --follow --trigger \
 	"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
 	>"$R/p3_idle.steward.json" || note "   (failed: $(cat "$R/p3_idle.steward.json"))"
 if [ -n "$NGINX" ]; then

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -36,6 +37,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -71,6 +73,8 @@ struct opts {
 	int port;
 	const char *ca, *ids, *cert, *key, *path;
 	int conns, threads, duration, etag, json;
+	int follow;          /* idle: each answered device fetches its
+	                      * policy, at its moment of the spread */
 	long server_pid[16]; /* the server's processes, summed */
 	int npids;
 	const char *trigger; /* idle: the command that should answer all */
@@ -113,6 +117,8 @@ struct conn {
 	const char *hwid; /* heartbeat: the identity's hardware id */
 	int opened;   /* idle: established and asked */
 	int dead;     /* idle: failed; not reopened */
+	int following; /* idle --follow: 1 waiting for its moment, 2 fetching */
+	struct event *follow_ev; /* idle --follow: the moment */
 };
 
 enum err_kind { E_CONNECT, E_TLS, E_STATUS, E_PARSE, E_CLOSED, E_KINDS };
@@ -137,6 +143,7 @@ struct worker {
 
 /* Idle scenario: progress every thread reports to the controller. */
 static long long g_opened, g_failed, g_answered;
+static long long g_followed, g_follow_failed, g_follow_resumed; /* --follow */
 static volatile int g_stop, g_triggered;
 static struct timespec g_trigger_at;
 
@@ -402,10 +409,11 @@ send_request(struct conn *c)
 		return;
 	}
 	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
-				 "Accept: */*\r\n%s", o->path,
-	    o->host, o->port,
-	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME ? "Connection: close\r\n"
-							: "");
+				 "Accept: */*\r\n%s",
+	    c->following ? "/v1/policy" : o->path, o->host, o->port,
+	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME || c->following
+		? "Connection: close\r\n"
+		: "");
 	if (o->etag && c->etag[0])
 		evbuffer_add_printf(out, "If-None-Match: %s\r\n", c->etag);
 	evbuffer_add_printf(out, "\r\n");
@@ -454,6 +462,12 @@ conn_fail(struct conn *c, enum err_kind k)
 	c->busy = 0;
 	if (c->w->o->sc == SC_ENROLL && c->req == NULL)
 		return; /* nothing left to send */
+	if (c->w->o->sc == SC_IDLE && c->following) {
+		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
+		c->following = 0;
+		c->dead = 1;
+		return;
+	}
 	if (c->w->o->sc == SC_IDLE) {
 		/* Held connections are not reopened: a failure is counted
 		 * and the next one opens in its place in the pacing. */
@@ -535,6 +549,93 @@ read_chunks(struct conn *c, struct evbuffer *in)
 		}
 		c->body_left = (size_t)size;
 	}
+}
+
+static void conn_start(struct conn *c);
+
+/* The TLS session of a held connection, to resume with at the device's
+ * moment (as an agent does). */
+static void
+follow_keep_session(struct conn *c)
+{
+	SSL *ssl = c->bev ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	SSL_SESSION *sess = ssl ? SSL_get1_session(ssl) : NULL;
+
+	if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
+		SSL_SESSION_free(c->session);
+		c->session = sess;
+	} else
+		SSL_SESSION_free(sess);
+	if (ssl != NULL)
+		SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN |
+			SSL_RECEIVED_SHUTDOWN);
+}
+
+static void
+on_follow(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->w->stopping || c->following != 1)
+		return;
+	if (c->bev != NULL) { /* the site has not closed yet */
+		follow_keep_session(c);
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->following = 2;
+	conn_start(c);
+	if (c->bev == NULL) {
+		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
+		c->following = 0;
+		c->dead = 1;
+	}
+}
+
+/* --follow: the answer's spread (the largest of its notifications', 0
+ * when none) read from the body; the device's moment is picked in it. */
+static void
+follow_plan(struct conn *c)
+{
+	struct timeval tv = {0, 0};
+	long long spread = 0, v;
+	size_t len = c->body ? evbuffer_get_length(c->body) : 0;
+	char *b = len ? (char *)evbuffer_pullup(c->body, -1) : NULL;
+	const char *p, *end = b + len;
+	uint32_t r;
+
+	for (p = b; p != NULL && p < end;) {
+		const char *k = memmem(p, (size_t)(end - p), "\"spread\":", 9);
+
+		if (k == NULL)
+			break;
+		k += 9;
+		for (v = 0; k < end && *k >= '0' && *k <= '9' && v < 100000;
+		     k++)
+			v = v * 10 + (*k - '0');
+		if (v > spread)
+			spread = v;
+		p = k;
+	}
+	if (c->body != NULL)
+		evbuffer_drain(c->body, len);
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		r = 0;
+	if (spread > 0) {
+		long long ms = (long long)(r % (uint32_t)(spread * 1000));
+
+		tv.tv_sec = (time_t)(ms / 1000);
+		tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	}
+	if (c->follow_ev == NULL)
+		c->follow_ev = evtimer_new(c->w->base, on_follow, c);
+	if (c->follow_ev == NULL || evtimer_add(c->follow_ev, &tv) < 0) {
+		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
+		return;
+	}
+	c->following = 1;
 }
 
 static void
@@ -628,12 +729,38 @@ on_read(struct bufferevent *bev, void *arg)
 			conn_recycle(c);
 			return;
 		}
+		if (c->w->o->sc == SC_IDLE && c->following == 2) {
+			/* The follow-up fetch: done, this device is back. */
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+			if (ssl != NULL && SSL_session_reused(ssl))
+				__atomic_add_fetch(&g_follow_resumed, 1,
+				    __ATOMIC_ACQ_REL);
+			if (c->status == 200 || c->status == 304)
+				__atomic_add_fetch(&g_followed, 1,
+				    __ATOMIC_ACQ_REL);
+			else
+				__atomic_add_fetch(&g_follow_failed, 1,
+				    __ATOMIC_ACQ_REL);
+			c->following = 0;
+			c->dead = 1;
+			if (c->body != NULL)
+				evbuffer_drain(c->body,
+				    evbuffer_get_length(c->body));
+			bufferevent_free(c->bev);
+			c->bev = NULL;
+			return;
+		}
 		if (c->w->o->sc == SC_IDLE) {
 			/* Answered (at once by a peer that does not hold, or
-			 * by the trigger): stay open, idle, asking nothing. */
+			 * by the trigger): stay open, idle, asking nothing;
+			 * with --follow, fetch at its moment of the spread. */
 			if (__atomic_load_n(&g_triggered, __ATOMIC_ACQUIRE))
 				hist_add(&c->w->h,
 				    (uint64_t)ts_diff(&g_trigger_at, &now));
+			if (c->w->o->follow &&
+			    __atomic_load_n(&g_triggered, __ATOMIC_ACQUIRE))
+				follow_plan(c);
 			__atomic_add_fetch(&g_answered, 1, __ATOMIC_ACQ_REL);
 			if (evbuffer_get_length(in) == 0)
 				return;
@@ -665,7 +792,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
 		send_request(c);
-		if (c->w->o->sc == SC_IDLE) {
+		if (c->w->o->sc == SC_IDLE && !c->following) {
 			/* The handshake is done and the request written (a
 			 * held one stays unanswered): the next may open. */
 			c->opened = 1;
@@ -682,12 +809,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->w->o->sc == SC_IDLE && c->opened &&
-	    !c->busy) {
+	    !c->busy && c->following != 2) {
 		/* Closed after its answer (a parked long-poll is answered
-		 * with Connection: close): done, not a failure. */
+		 * with Connection: close): done, not a failure; with
+		 * --follow, the session kept to resume at its moment. */
+		if (c->following == 1)
+			follow_keep_session(c);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
-		c->dead = 1;
+		c->dead = c->following == 0;
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -752,6 +882,9 @@ conn_start(struct conn *c)
 	 * session set before it. */
 	if (c->session != NULL)
 		SSL_set_session(ssl, c->session);
+	/* --follow reads the held answer's spread from its body. */
+	if (c->w->o->follow && c->body == NULL)
+		c->body = evbuffer_new();
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&c->w->sa,
@@ -913,19 +1046,37 @@ worker_main(void *arg)
 static int
 proc_usage(long pid, double *cpu, long *rss_kb)
 {
-	char path[64], buf[4096], *p;
+	/* Opened once and read again from the start each time: under load
+	 * this process may hold every descriptor it may, and a new open of
+	 * /proc would fail. */
+	static struct {
+		long pid;
+		int stat, status;
+	} open_[16];
+	static int nopen;
+	char path[64], buf[4096], *p, *q;
 	unsigned long ut, st;
-	FILE *f;
-	int i;
+	ssize_t n;
+	int i, k;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	if (fgets(buf, sizeof(buf), f) == NULL) {
-		fclose(f);
-		return -1;
+	for (k = 0; k < nopen && open_[k].pid != pid; k++)
+		;
+	if (k == nopen) {
+		if (nopen == 16)
+			return -1;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		open_[k].stat = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+		open_[k].status = open(path, O_RDONLY | O_CLOEXEC);
+		if (open_[k].stat < 0)
+			return -1;
+		open_[k].pid = pid;
+		nopen++;
 	}
-	fclose(f);
+	n = pread(open_[k].stat, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	if (p == NULL)
 		return -1;
@@ -935,13 +1086,12 @@ proc_usage(long pid, double *cpu, long *rss_kb)
 	if (p == NULL || sscanf(p, " %lu %lu", &ut, &st) != 2)
 		return -1;
 	*cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	*rss_kb = 0;
-	if ((f = fopen(path, "r")) != NULL) {
-		while (fgets(buf, sizeof(buf), f))
-			if (strncmp(buf, "VmRSS:", 6) == 0)
-				*rss_kb = strtol(buf + 6, NULL, 10);
-		fclose(f);
+	if (open_[k].status >= 0 &&
+	    (n = pread(open_[k].status, buf, sizeof(buf) - 1, 0)) > 0) {
+		buf[n] = '\0';
+		if ((q = strstr(buf, "\nVmRSS:")) != NULL)
+			*rss_kb = strtol(q + 7, NULL, 10);
 	}
 	return 0;
 }
@@ -963,14 +1113,17 @@ procs_usage(const struct opts *o, double *cpu, long *rss_kb)
 	long r;
 	int i;
 
-	*cpu = 0;
-	*rss_kb = 0;
+	double sc = 0;
+	long sr = 0;
+
 	for (i = 0; i < o->npids; i++) {
 		if (proc_usage(o->server_pid[i], &c, &r) < 0)
-			return -1;
-		*cpu += c;
-		*rss_kb += r;
+			return -1; /* no partial sums: the values are kept */
+		sc += c;
+		sr += r;
 	}
+	*cpu = sc;
+	*rss_kb = sr;
 	return 0;
 }
 
@@ -1028,7 +1181,7 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	struct timespec t, now;
 	struct hist total;
 	double cpu1 = 0, cpu2 = 0, all_ms = -1;
-	double self0 = 0, self1 = 0;
+	double self0 = 0, self1 = 0, peak = 0, cpu3 = 0, follow_ms = -1;
 	long rss1 = 0, rss2 = 0;
 	long long opened, answered0 = 0, answered, errs = 0;
 	int i, k, rc;
@@ -1082,6 +1235,31 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	 * devices' work, which shares the server's cores only here. */
 	if (o->trigger != NULL)
 		self1 = self_cpu();
+	/* --follow: every answered device comes back at its moment of the
+	 * spread; the server's CPU sampled each second for its peak. */
+	if (o->trigger != NULL && o->follow && all_ms >= 0) {
+		double c0 = cpu2, c1;
+		long r1;
+
+		for (;;) {
+			sleep_ms(1000);
+			if (o->npids > 0 && procs_usage(o, &c1, &r1) == 0) {
+				if (c1 - c0 > peak)
+					peak = c1 - c0;
+				c0 = c1;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (load_ll(&g_followed) + load_ll(&g_follow_failed) >=
+			    answered) {
+				follow_ms = ts_diff(&g_trigger_at, &now) / 1e3;
+				break;
+			}
+			if (ts_diff(&g_trigger_at, &now) > 3600e6)
+				break;
+		}
+		if (o->npids > 0)
+			procs_usage(o, &cpu3, &rss2);
+	}
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < o->threads; i++)
 		pthread_join(ws[i].thread, NULL);
@@ -1108,6 +1286,14 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		printf(", \"first_answer_ms\": %.1f, "
 		       "\"loadgen_cpu_answering_ms\": %.1f",
 		    hist_pct(&total, 1e-9) / 1e3, (self1 - self0) * 1e3);
+	if (o->trigger != NULL && o->follow)
+		printf(", \"followed\": %lld, \"follow_failed\": %lld, "
+		       "\"follow_resumed\": %lld, \"all_followed_ms\": %.0f, "
+		       "\"follow_server_cpu_ms\": %.0f, "
+		       "\"follow_peak_server_cpu_pct\": %.0f",
+		    load_ll(&g_followed), load_ll(&g_follow_failed),
+		    load_ll(&g_follow_resumed), follow_ms,
+		    (cpu3 - cpu2) * 1e3, peak * 100);
 	if (o->trigger != NULL && o->npids > 0 && answered > 0)
 		printf(", \"server_cpu_answering_ms\": %.1f, "
 		       "\"server_cpu_us_per_answer\": %.1f",
@@ -1116,7 +1302,10 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	fflush(stdout);
 	/* Hundreds of thousands of connections: the process exit frees them
 	 * faster than closing each. */
-	_exit(opened > 0 && (o->trigger == NULL || all_ms >= 0) ? 0 : 1);
+	_exit(opened > 0 && (o->trigger == NULL || all_ms >= 0) &&
+		(!o->follow || follow_ms >= 0)
+	    ? 0
+	    : 1);
 }
 
 static void
@@ -1130,8 +1319,8 @@ usage(FILE *f)
 	    "           [--connections N] [--threads N] [--duration SECONDS]\n"
 	    "           [--server-pid PID[,PID...]] [--verify-name DNSNAME] "
 	    "[--json]\n"
-	    "       idle: [--trigger COMMAND] [--hold SECONDS] (connections "
-	    "held open)\n"
+	    "       idle: [--trigger COMMAND [--follow]] [--hold SECONDS] "
+	    "(connections held open)\n"
 	    "       enroll --token T --out DIR --count N (new identities, "
 	    "no --ids)\n");
 }
@@ -1261,6 +1450,10 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->json = 1;
 			continue;
 		}
+		if (strcmp(a, "--follow") == 0) {
+			o->follow = 1;
+			continue;
+		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
@@ -1314,6 +1507,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		if (token_parse(o->token, strlen(o->token), &t, err) < 0)
 			return bad_usage("--token: %s", err);
 	}
+	if (o->follow && (o->sc != SC_IDLE || o->trigger == NULL))
+		return bad_usage("--follow needs the idle scenario and "
+				 "--trigger");
 	if (!path_ok(o->path))
 		return bad_usage("--path takes /PATH, visible ASCII without "
 				 "quotes or backslashes");

@@ -23,15 +23,17 @@ ok "loadgen polled the policy with two identities: $(echo "$OUT" | json_get requ
 # worker holds more than a few of one client); "fetch policy now" to the
 # collection they are in answers every one.
 expect_exit 0 "$BIN/steward-loadgen" idle --url "$URL" --ca "$SITE/ca/ca.crt" --ids "$TMP/ids" \
-	--connections 24 --threads 1 --hold 1 --server-pid "$SITE_PID" \
+	--connections 24 --threads 1 --hold 1 --server-pid "$SITE_PID" --follow \
 	--trigger "'$BIN/stewardctl' --dir '$SITE' clients notify --collection 'All Clients' policy >/dev/null"
 python3 -c 'import json,sys
 r=json.loads(sys.argv[1])
 assert r["opened"]==24 and r["errors"]==0, r
 assert r["answered_after_trigger"]==24 and r["all_answered_ms"]>=0, r
-assert 0<=r["first_answer_ms"]<=r["all_answered_ms"] and r["loadgen_cpu_answering_ms"]>=0, r' "$(echo "$OUT" | tail -1)" ||
+assert 0<=r["first_answer_ms"]<=r["all_answered_ms"] and r["loadgen_cpu_answering_ms"]>=0, r
+assert r["followed"]==24 and r["follow_failed"]==0 and r["follow_resumed"]==24, r
+assert r["all_followed_ms"]>=r["all_answered_ms"] and r["follow_peak_server_cpu_pct"]>=0, r' "$(echo "$OUT" | tail -1)" ||
 	fail "loadgen idle: $OUT"
-ok "fetch policy now to a collection answered all 24 held long-polls in $(echo "$OUT" | tail -1 | json_get all_answered_ms) ms"
+ok "fetch policy now to a collection answered all 24 held long-polls, each then fetched its policy on a resumed session, in $(echo "$OUT" | tail -1 | json_get all_answered_ms) ms"
 
 # Without a client certificate the site refuses every request.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=stranger \
@@ -69,6 +71,8 @@ bad_cli "--path takes /PATH" policy "${A[@]}" --path 'v1/policy'
 bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/policy HTTP/1.1'
 bad_cli "--path takes /PATH" policy "${A[@]}" --path '/v1/"x'
 bad_cli "--server-pid takes PID[,PID...]" policy "${A[@]}" --server-pid 12,x
+bad_cli "--follow needs the idle scenario and --trigger" idle "${A[@]}" --follow
+bad_cli "--follow needs the idle scenario and --trigger" policy "${A[@]}" --follow --trigger true
 ok "bad command lines are refused with exit 2 and one line naming the fault"
 expect_exit 0 "$LG" --help
 expect_in "usage: steward-loadgen"
