@@ -132,23 +132,9 @@ for sc in inventory status mixed; do
 		>"$R/reports_$sc.steward.json" || note "   ($sc failed)"
 done
 
-# P3: idle connections. Steward holds notification long-polls, then "fetch
-# policy now" to every client answers them; nginx holds idle keep-alive
-# connections after one request. RSS per connection for both.
-note "-- p3_idle: steward, $IDLE held notification long-polls, then fetch policy now; each device then fetches its policy at its moment of the spread"
-"$LG" idle --url "$URL" --ca "$CA" --ids "$W/ids" --connections "$IDLE" \
-	--server-pid "$SPIDS" --hold 3 --follow --trigger \
-	"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
-	>"$R/p3_idle.steward.json" || note "   (failed: $(cat "$R/p3_idle.steward.json"))"
-if [ -n "$NGINX" ]; then
-	note "-- p3_idle: nginx, $IDLE idle keep-alive connections"
-	"$LG" idle --url "$NGINX" --ca "$CA" --ids "$W/ids" --path /policy \
-		--connections "$IDLE" --server-pid "$NPIDS" --hold 3 \
-		>"$R/p3_idle.nginx.json" || note "   (failed: $(cat "$R/p3_idle.nginx.json"))"
-	sh bench/peers/nginx.sh stop "$W"
-fi
-
-# The agent: idle RSS of a running agent (a check-in's cost is P4's).
+# The agent: idle RSS of a running agent (a check-in's cost is P4's),
+# before P3's "fetch policy now": a notification still to act on (at its
+# moment of the spread) is work, not idleness.
 note "-- agent: idle RSS"
 "$B/steward-agent" run --state "$W/agents/a2" --once >/dev/null 2>&1 || true
 python3 - "$B/steward-agent" "$W/agents/a2" >"$R/agent.json" <<'PY'
@@ -174,6 +160,22 @@ p.terminate()
 p.wait()
 print(json.dumps({"idle_rss_kb": rss, "anon_kb": anon, "pss_kb": pss}))
 PY
+
+# P3: idle connections. Steward holds notification long-polls, then "fetch
+# policy now" to every client answers them; nginx holds idle keep-alive
+# connections after one request. RSS per connection for both.
+note "-- p3_idle: steward, $IDLE held notification long-polls, then fetch policy now; each device then fetches its policy at its moment of the spread"
+"$LG" idle --url "$URL" --ca "$CA" --ids "$W/ids" --connections "$IDLE" \
+	--server-pid "$SPIDS" --hold 3 --follow --trigger \
+	"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
+	>"$R/p3_idle.steward.json" || note "   (failed: $(cat "$R/p3_idle.steward.json"))"
+if [ -n "$NGINX" ]; then
+	note "-- p3_idle: nginx, $IDLE idle keep-alive connections"
+	"$LG" idle --url "$NGINX" --ca "$CA" --ids "$W/ids" --path /policy \
+		--connections "$IDLE" --server-pid "$NPIDS" --hold 3 \
+		>"$R/p3_idle.nginx.json" || note "   (failed: $(cat "$R/p3_idle.nginx.json"))"
+	sh bench/peers/nginx.sh stop "$W"
+fi
 
 # P4: Puppet Server's catalog requests against Steward's policy requests
 # (same load generator, keep-alive, 8 connections), and the agent cost of a
