@@ -232,15 +232,12 @@ notify_main(void *arg)
 
 			backoff = 1;
 			/* The next long-poll at the moment picked to act. */
-			for (;;) {
-				pthread_mutex_lock(&ch->lock);
-				at = ch->act_at;
-				pthread_mutex_unlock(&ch->lock);
-				if (at == 0 || mono_secs() >= at ||
-				    stop_requested || ch->cancel)
-					break;
+			pthread_mutex_lock(&ch->lock);
+			at = ch->act_at;
+			pthread_mutex_unlock(&ch->lock);
+			while (mono_secs() < at && !stop_requested &&
+			    !ch->cancel)
 				usleep(100 * 1000);
-			}
 			continue;
 		}
 		if (ch->cancel || stop_requested)

@@ -65,6 +65,7 @@ enum rkind { RK_POLICY, RK_HEARTBEAT, RK_HEALTH, RK_STATUS, RK_INVENTORY };
 #define SOURCE_SPAN 30000  /* connections per 127.0.0.x source address */
 #define CHURN_SOURCES 64   /* 127.0.0.x turned over by handshake scenarios */
 #define OPEN_AHEAD 64      /* handshakes in flight per thread (idle) */
+#define BODY_KEEP_MAX (1 << 20) /* an answer's body kept to be read */
 
 struct opts {
 	const char *scenario;
@@ -500,6 +501,18 @@ parse_head(struct conn *c, const char *h, size_t len)
 	return 0;
 }
 
+/* Where an answer's body goes: kept when it is read afterwards (an
+ * enrollment's answer, a held answer's spread), up to BODY_KEEP_MAX (a
+ * longer one is cut, and then fails to parse); else dropped. */
+static struct evbuffer *
+body_sink(const struct conn *c)
+{
+	if (c->body == NULL || c->following == 2 ||
+	    evbuffer_get_length(c->body) > BODY_KEEP_MAX)
+		return NULL;
+	return c->body;
+}
+
 /* Reads chunked body framing: 1 when the body is complete, 0 when more is
  * needed, -1 on a malformed chunk. Data bytes are drained or kept. */
 static int
@@ -513,7 +526,7 @@ read_chunks(struct conn *c, struct evbuffer *in)
 
 		if (c->body_left > 0) {
 			n = have < c->body_left ? have : c->body_left;
-			if (c->body != NULL)
+			if (body_sink(c) != NULL)
 				evbuffer_remove_buffer(in, c->body, n);
 			else
 				evbuffer_drain(in, n);
@@ -594,33 +607,30 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* --follow: the answer's spread (the largest of its notifications', 0
- * when none) read from the body; the device's moment is picked in it. */
+/* --follow: the largest spread of the held answer's notifications (0
+ * when none), read as the agent reads it; the device's moment is picked
+ * in it. */
 static void
 follow_plan(struct conn *c)
 {
 	struct timeval tv = {0, 0};
-	long long spread = 0, v;
-	size_t len = c->body ? evbuffer_get_length(c->body) : 0;
-	char *b = len ? (char *)evbuffer_pullup(c->body, -1) : NULL;
-	const char *p, *end = b + len;
+	size_t len = c->body ? evbuffer_get_length(c->body) : 0, i;
+	json_t *doc = NULL, *n;
+	json_int_t spread = 0;
 	uint32_t r;
 
-	for (p = b; p != NULL && p < end;) {
-		const char *k = memmem(p, (size_t)(end - p), "\"spread\":", 9);
-
-		if (k == NULL)
-			break;
-		k += 9;
-		for (v = 0; k < end && *k >= '0' && *k <= '9' && v < 100000;
-		     k++)
-			v = v * 10 + (*k - '0');
-		if (v > spread)
-			spread = v;
-		p = k;
-	}
+	if (len > 0)
+		doc = json_loadb((const char *)evbuffer_pullup(c->body, -1),
+		    len, 0, NULL);
+	json_array_foreach(json_object_get(doc, "notifications"), i, n)
+		if (json_integer_value(json_object_get(n, "spread")) > spread)
+			spread = json_integer_value(
+			    json_object_get(n, "spread"));
+	json_decref(doc);
 	if (c->body != NULL)
 		evbuffer_drain(c->body, len);
+	if (spread > 3600)
+		spread = 3600;
 	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		r = 0;
 	if (spread > 0) {
@@ -682,7 +692,7 @@ on_read(struct bufferevent *bev, void *arg)
 			size_t have = evbuffer_get_length(in);
 			size_t take = have < c->body_left ? have : c->body_left;
 
-			if (c->body != NULL)
+			if (body_sink(c) != NULL)
 				evbuffer_remove_buffer(in, c->body, take);
 			else
 				evbuffer_drain(in, take);
@@ -744,9 +754,6 @@ on_read(struct bufferevent *bev, void *arg)
 				    __ATOMIC_ACQ_REL);
 			c->following = 0;
 			c->dead = 1;
-			if (c->body != NULL)
-				evbuffer_drain(c->body,
-				    evbuffer_get_length(c->body));
 			bufferevent_free(c->bev);
 			c->bev = NULL;
 			return;
