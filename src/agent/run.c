@@ -17,6 +17,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "proto/wire.h"
 
 /* Set by the signal handler only. */
 static volatile sig_atomic_t stop_requested;
@@ -111,8 +112,8 @@ spread_pick(struct channel *ch, int64_t spread)
 
 	if (!ch->spreads || spread <= 0 || ch->act_at != 0)
 		return;
-	if (spread > 3600)
-		spread = 3600;
+	if (spread > NOTIFY_SPREAD_MAX)
+		spread = NOTIFY_SPREAD_MAX;
 	rand_bytes(r, sizeof(r));
 	wait = ((int64_t)r[0] << 8 | r[1]) % spread;
 	ch->act_at = mono_secs() + wait;

@@ -48,6 +48,7 @@
 #include "crypto/token.h"
 #include "hist.h"
 #include "proto/discovery.h"
+#include "proto/wire.h"
 #include "common/resp.h"
 
 #define IDS_MAX 100000
@@ -629,8 +630,8 @@ follow_plan(struct conn *c)
 	json_decref(doc);
 	if (c->body != NULL)
 		evbuffer_drain(c->body, len);
-	if (spread > 3600)
-		spread = 3600;
+	if (spread > NOTIFY_SPREAD_MAX)
+		spread = NOTIFY_SPREAD_MAX;
 	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
 		r = 0;
 	if (spread > 0) {
@@ -1261,7 +1262,8 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 				follow_ms = ts_diff(&g_trigger_at, &now) / 1e3;
 				break;
 			}
-			if (ts_diff(&g_trigger_at, &now) > 3600e6)
+			if (ts_diff(&g_trigger_at, &now) >
+			    (NOTIFY_SPREAD_MAX + 60) * 1e6)
 				break;
 		}
 		if (o->npids > 0)

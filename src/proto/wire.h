@@ -8,6 +8,11 @@
 
 #include <jansson.h>
 
+/* The most seconds a notification's "spread" may ask its devices to
+ * spread their action over: the site gives no more, the agent takes no
+ * more. */
+#define NOTIFY_SPREAD_MAX 3600
+
 /* Parses len bytes (refusing more than max and duplicate keys) that must
  * be a JSON object; NULL with err filled otherwise. */
 json_t *wire_load_object(const char *body, size_t len, size_t max,

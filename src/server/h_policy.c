@@ -13,6 +13,7 @@
 #include "common/util.h"
 #include "proto/policy.h"
 #include "proto/settings.h"
+#include "proto/wire.h"
 #include "server.h"
 
 #define POLICY_VALIDITY (7 * 86400)
@@ -254,13 +255,13 @@ out:
 }
 
 /* The seconds over which n devices told at once should act, at rate a
- * second: none below one second's worth, at most an hour. */
-int64_t
+ * second: none below one second's worth, at most NOTIFY_SPREAD_MAX. */
+static int64_t
 notify_spread(int64_t n, int64_t rate)
 {
 	if (rate <= 0 || n <= rate)
 		return 0;
-	return n / rate > 3600 ? 3600 : n / rate;
+	return n / rate > NOTIFY_SPREAD_MAX ? NOTIFY_SPREAD_MAX : n / rate;
 }
 
 void

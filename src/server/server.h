@@ -265,9 +265,6 @@ int client_quarantine(struct server *srv, struct db *db, const char *client_id,
 void h_policy(struct request *r);
 void h_admin_client_notify(struct request *r);
 void h_admin_collection_notify(struct request *r);
-/* The seconds n devices notified at once spread their action over, at
- * rate devices a second (0: no spread). */
-int64_t notify_spread(int64_t n, int64_t rate);
 void h_admin_settings_show(struct request *r);
 void h_admin_settings_custom_add(struct request *r);
 
