@@ -138,11 +138,13 @@ def main():
                 cpus += " (devices' %.0f)" % (si["loadgen_cpu_answering_ms"] * 1e3 / n)
             lines.append("| P3 fetch policy now: all %d held long-polls answered | %.0f ms (%s) | | (≤ 2 s at 100,000) | %s | |" % (
                 n, si["all_answered_ms"], span, cpus))
-            if "followed" in si:
-                # Then each device fetches its policy at its moment of
-                # the spread the site gave (notify_spread_rate).
-                lines.append("| P3 then every device fetches its policy at its moment of the spread (%d resumed, %d failed) | all back in %.1f s | | | %.0f ms in all; peak %.0f%% of a core in a second | |" % (
-                    si["follow_resumed"], si["follow_failed"], si["all_followed_ms"] / 1e3,
+            if "followed" in si and "reheld" in si:
+                # Then each device, at its moment of the spread the site
+                # gave (notify_spread_rate), fetches its policy and holds
+                # its next long-poll.
+                lines.append("| P3 then every device fetches its policy and holds its next long-poll at its moment of the spread (%d and %d resumed, %d failed) | all back in %.1f s | | | %.0f ms in all; peak %.0f%% of a core in a second | |" % (
+                    si["follow_resumed"], si["rehold_resumed"],
+                    si["follow_failed"] + si["rehold_failed"], si["all_followed_ms"] / 1e3,
                     si["follow_server_cpu_ms"], si["follow_peak_server_cpu_pct"]))
     if sc:
         lines.append("| P4 Steward policy (full document) vs Puppet Server catalog, 8 keep-alive connections | %s | %s | %s (≥ 1000) | %s / %s | %s / %s |" % (

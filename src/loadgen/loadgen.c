@@ -119,8 +119,20 @@ struct conn {
 	const char *hwid; /* heartbeat: the identity's hardware id */
 	int opened;   /* idle: established and asked */
 	int dead;     /* idle: failed; not reopened */
-	int following; /* idle --follow: 1 waiting for its moment, 2 fetching */
+	int following; /* idle --follow: where the device is (F_*) */
 	struct event *follow_ev; /* idle --follow: the moment */
+	long long after; /* idle --follow: the last notification it was told */
+};
+
+/* idle --follow: a device told "fetch policy now", as the agent's daemon
+ * goes on: it waits for its moment of the spread, fetches its policy,
+ * then holds its next long-poll, acknowledging what it was told. */
+enum {
+	F_NONE,   /* not told yet (or done, or failed) */
+	F_WAIT,   /* waiting for its moment */
+	F_FETCH,  /* fetching its policy */
+	F_REHOLD, /* opening its next long-poll */
+	F_HELD    /* holding it: back where it was before it was told */
 };
 
 enum err_kind { E_CONNECT, E_TLS, E_STATUS, E_PARSE, E_CLOSED, E_KINDS };
@@ -146,6 +158,7 @@ struct worker {
 /* Idle scenario: progress every thread reports to the controller. */
 static long long g_opened, g_failed, g_answered;
 static long long g_followed, g_follow_failed, g_follow_resumed; /* --follow */
+static long long g_reheld, g_rehold_failed, g_rehold_resumed;
 static volatile int g_stop, g_triggered;
 static struct timespec g_trigger_at;
 
@@ -410,10 +423,16 @@ send_request(struct conn *c)
 		send_report(c, out);
 		return;
 	}
-	evbuffer_add_printf(out, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n"
-				 "Accept: */*\r\n%s",
-	    c->following ? "/v1/policy" : o->path, o->host, o->port,
-	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME || c->following
+	if (c->following == F_REHOLD) /* acknowledging what it was told */
+		evbuffer_add_printf(out, "GET %s%cafter=%lld HTTP/1.1\r\n",
+		    o->path, strchr(o->path, '?') ? '&' : '?', c->after);
+	else
+		evbuffer_add_printf(out, "GET %s HTTP/1.1\r\n",
+		    c->following == F_FETCH ? "/v1/policy" : o->path);
+	evbuffer_add_printf(out, "Host: %s:%d\r\nAccept: */*\r\n%s", o->host,
+	    o->port,
+	    o->sc == SC_HANDSHAKE || o->sc == SC_RESUME ||
+		c->following == F_FETCH
 		? "Connection: close\r\n"
 		: "");
 	if (o->etag && c->etag[0])
@@ -464,9 +483,14 @@ conn_fail(struct conn *c, enum err_kind k)
 	c->busy = 0;
 	if (c->w->o->sc == SC_ENROLL && c->req == NULL)
 		return; /* nothing left to send */
-	if (c->w->o->sc == SC_IDLE && c->following) {
-		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
-		c->following = 0;
+	if (c->w->o->sc == SC_IDLE && c->following != F_NONE) {
+		if (c->following == F_REHOLD)
+			__atomic_add_fetch(&g_rehold_failed, 1,
+			    __ATOMIC_ACQ_REL);
+		else if (c->following != F_HELD)
+			__atomic_add_fetch(&g_follow_failed, 1,
+			    __ATOMIC_ACQ_REL);
+		c->following = F_NONE;
 		c->dead = 1;
 		return;
 	}
@@ -508,7 +532,7 @@ parse_head(struct conn *c, const char *h, size_t len)
 static struct evbuffer *
 body_sink(const struct conn *c)
 {
-	if (c->body == NULL || c->following == 2 ||
+	if (c->body == NULL || c->following == F_FETCH ||
 	    evbuffer_get_length(c->body) > BODY_KEEP_MAX)
 		return NULL;
 	return c->body;
@@ -592,25 +616,43 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->w->stopping || c->following != 1)
+	if (c->w->stopping || c->following != F_WAIT)
 		return;
 	if (c->bev != NULL) { /* the site has not closed yet */
 		follow_keep_session(c);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
-	c->following = 2;
+	c->following = F_FETCH;
 	conn_start(c);
 	if (c->bev == NULL) {
 		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
-		c->following = 0;
+		c->following = F_NONE;
+		c->dead = 1;
+	}
+}
+
+/* --follow: its policy fetched, the device holds its next long-poll, on
+ * the session the fetch was given (a ticket is good once). */
+static void
+rehold(struct conn *c)
+{
+	follow_keep_session(c);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	c->following = F_REHOLD;
+	conn_start(c);
+	if (c->bev == NULL) {
+		__atomic_add_fetch(&g_rehold_failed, 1, __ATOMIC_ACQ_REL);
+		c->following = F_NONE;
 		c->dead = 1;
 	}
 }
 
 /* --follow: the largest spread of the held answer's notifications (0
  * when none), read as the agent reads it; the device's moment is picked
- * in it. */
+ * in it. The last notification's id is acknowledged by the next
+ * long-poll. */
 static void
 follow_plan(struct conn *c)
 {
@@ -623,10 +665,14 @@ follow_plan(struct conn *c)
 	if (len > 0)
 		doc = json_loadb((const char *)evbuffer_pullup(c->body, -1),
 		    len, 0, NULL);
-	json_array_foreach(json_object_get(doc, "notifications"), i, n)
+	json_array_foreach(json_object_get(doc, "notifications"), i, n) {
 		if (json_integer_value(json_object_get(n, "spread")) > spread)
 			spread = json_integer_value(
 			    json_object_get(n, "spread"));
+		if (json_integer_value(json_object_get(n, "id")) > c->after)
+			c->after = (long long)json_integer_value(
+			    json_object_get(n, "id"));
+	}
 	json_decref(doc);
 	if (c->body != NULL)
 		evbuffer_drain(c->body, len);
@@ -646,7 +692,7 @@ follow_plan(struct conn *c)
 		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
 		return;
 	}
-	c->following = 1;
+	c->following = F_WAIT;
 }
 
 static void
@@ -740,8 +786,8 @@ on_read(struct bufferevent *bev, void *arg)
 			conn_recycle(c);
 			return;
 		}
-		if (c->w->o->sc == SC_IDLE && c->following == 2) {
-			/* The follow-up fetch: done, this device is back. */
+		if (c->w->o->sc == SC_IDLE && c->following == F_FETCH) {
+			/* The follow-up fetch: done; next, the long-poll. */
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 
 			if (ssl != NULL && SSL_session_reused(ssl))
@@ -750,14 +796,28 @@ on_read(struct bufferevent *bev, void *arg)
 			if (c->status == 200 || c->status == 304)
 				__atomic_add_fetch(&g_followed, 1,
 				    __ATOMIC_ACQ_REL);
-			else
+			else {
 				__atomic_add_fetch(&g_follow_failed, 1,
 				    __ATOMIC_ACQ_REL);
-			c->following = 0;
-			c->dead = 1;
-			bufferevent_free(c->bev);
-			c->bev = NULL;
+				c->following = F_NONE;
+				c->dead = 1;
+				bufferevent_free(c->bev);
+				c->bev = NULL;
+				return;
+			}
+			rehold(c);
 			return;
+		}
+		if (c->w->o->sc == SC_IDLE && c->following == F_HELD) {
+			/* Its next long-poll answered (the hold ended): not
+			 * part of what is measured. */
+			c->following = F_NONE;
+			if (c->body != NULL)
+				evbuffer_drain(c->body,
+				    evbuffer_get_length(c->body));
+			if (evbuffer_get_length(in) == 0)
+				return;
+			continue;
 		}
 		if (c->w->o->sc == SC_IDLE) {
 			/* Answered (at once by a peer that does not hold, or
@@ -800,12 +860,21 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
 		    &one, sizeof(one));
 		send_request(c);
-		if (c->w->o->sc == SC_IDLE && !c->following) {
+		if (c->w->o->sc == SC_IDLE && c->following == F_NONE) {
 			/* The handshake is done and the request written (a
 			 * held one stays unanswered): the next may open. */
 			c->opened = 1;
 			__atomic_add_fetch(&g_opened, 1, __ATOMIC_ACQ_REL);
 			open_next(c->w);
+		} else if (c->following == F_REHOLD) {
+			/* --follow: this device is back, held again. */
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+			if (ssl != NULL && SSL_session_reused(ssl))
+				__atomic_add_fetch(&g_rehold_resumed, 1,
+				    __ATOMIC_ACQ_REL);
+			__atomic_add_fetch(&g_reheld, 1, __ATOMIC_ACQ_REL);
+			c->following = F_HELD;
 		}
 		return;
 	}
@@ -817,15 +886,15 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			return;
 	}
 	if ((what & BEV_EVENT_EOF) && c->w->o->sc == SC_IDLE && c->opened &&
-	    !c->busy && c->following != 2) {
+	    !c->busy && (c->following == F_NONE || c->following == F_WAIT)) {
 		/* Closed after its answer (a parked long-poll is answered
 		 * with Connection: close): done, not a failure; with
 		 * --follow, the session kept to resume at its moment. */
-		if (c->following == 1)
+		if (c->following == F_WAIT)
 			follow_keep_session(c);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
-		c->dead = c->following == 0;
+		c->dead = c->following == F_NONE;
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -842,7 +911,7 @@ static void
 conn_start(struct conn *c)
 {
 	SSL *ssl = SSL_new(c->ctx);
-	int fd;
+	int fd, one = 1;
 
 	if (ssl == NULL) {
 		c->w->errors[E_TLS]++;
@@ -868,6 +937,12 @@ conn_start(struct conn *c)
 		memset(&src, 0, sizeof(src));
 		src.sin_family = AF_INET;
 		src.sin_addr.s_addr = htonl(host);
+		/* The port chosen at connect, by the whole address pair: a
+		 * port chosen at bind must be free of every use, a search
+		 * through the address's ports that took half of this
+		 * process's CPU with thousands held. */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		    sizeof(one));
 		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
 			close(fd);
 			fd = -1;
@@ -1189,9 +1264,10 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	struct timespec t, now;
 	struct hist total;
 	double cpu1 = 0, cpu2 = 0, all_ms = -1;
-	double self0 = 0, self1 = 0, peak = 0, cpu3 = 0, follow_ms = -1;
+	double self0 = 0, self1 = 0, self2 = 0, peak = 0, cpu3 = 0;
+	double follow_ms = -1;
 	long rss1 = 0, rss2 = 0;
-	long long opened, answered0 = 0, answered, errs = 0;
+	long long opened, answered0 = 0, answered, errs = 0, kinds[E_KINDS];
 	int i, k, rc;
 
 	(void)cpu0;
@@ -1244,7 +1320,8 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	if (o->trigger != NULL)
 		self1 = self_cpu();
 	/* --follow: every answered device comes back at its moment of the
-	 * spread; the server's CPU sampled each second for its peak. */
+	 * spread, fetching its policy and holding its next long-poll; the
+	 * server's CPU sampled each second for its peak. */
 	if (o->trigger != NULL && o->follow && all_ms >= 0) {
 		double c0 = cpu2, c1;
 		long r1;
@@ -1258,7 +1335,9 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 			}
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (load_ll(&g_followed) + load_ll(&g_follow_failed) >=
-			    answered) {
+				answered &&
+			    load_ll(&g_reheld) + load_ll(&g_rehold_failed) >=
+				load_ll(&g_followed)) {
 				follow_ms = ts_diff(&g_trigger_at, &now) / 1e3;
 				break;
 			}
@@ -1268,15 +1347,19 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		}
 		if (o->npids > 0)
 			procs_usage(o, &cpu3, &rss2);
+		self2 = self_cpu();
 	}
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < o->threads; i++)
 		pthread_join(ws[i].thread, NULL);
 	hist_init(&total);
+	memset(kinds, 0, sizeof(kinds));
 	for (i = 0; i < o->threads; i++) {
 		hist_merge(&total, &ws[i].h);
-		for (k = 0; k < E_KINDS; k++)
+		for (k = 0; k < E_KINDS; k++) {
 			errs += ws[i].errors[k];
+			kinds[k] += ws[i].errors[k];
+		}
 	}
 	printf("{\"scenario\": \"idle\", \"path\": \"%s\", \"connections\": "
 	       "%d, \"identities\": %d, \"opened\": %lld, \"errors\": %lld, "
@@ -1284,6 +1367,10 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	       "\"rss_per_connection_bytes\": %.0f",
 	    o->path, o->conns, nctx, opened, errs, rss0, rss1,
 	    opened > 0 ? (double)(rss1 - rss0) * 1024.0 / (double)opened : 0.0);
+	printf(", \"error_kinds\": {");
+	for (k = 0; k < E_KINDS; k++)
+		printf("%s\"%s\": %lld", k ? ", " : "", err_names[k], kinds[k]);
+	printf("}");
 	if (o->trigger != NULL)
 		printf(", \"answered_after_trigger\": %lld, \"all_answered_ms\": "
 		       "%.1f, \"answer_p50_ms\": %.1f, \"answer_p99_ms\": %.1f",
@@ -1299,10 +1386,14 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		printf(", \"followed\": %lld, \"follow_failed\": %lld, "
 		       "\"follow_resumed\": %lld, \"all_followed_ms\": %.0f, "
 		       "\"follow_server_cpu_ms\": %.0f, "
-		       "\"follow_peak_server_cpu_pct\": %.0f",
+		       "\"follow_peak_server_cpu_pct\": %.0f, \"reheld\": %lld, "
+		       "\"rehold_failed\": %lld, \"rehold_resumed\": %lld, "
+		       "\"loadgen_cpu_follow_ms\": %.0f",
 		    load_ll(&g_followed), load_ll(&g_follow_failed),
 		    load_ll(&g_follow_resumed), follow_ms,
-		    (cpu3 - cpu2) * 1e3, peak * 100);
+		    (cpu3 - cpu2) * 1e3, peak * 100, load_ll(&g_reheld),
+		    load_ll(&g_rehold_failed), load_ll(&g_rehold_resumed),
+		    (self2 - self1) * 1e3);
 	if (o->trigger != NULL && o->npids > 0 && answered > 0)
 		printf(", \"server_cpu_answering_ms\": %.1f, "
 		       "\"server_cpu_us_per_answer\": %.1f",
