@@ -125,19 +125,6 @@ out:
 	return r;
 }
 
-/* The cached policy, rebuilt when dirty or past half its validity. */
-static int
-policy_current(struct server *srv, struct db *db, const char *client_id,
-    struct db_policy *p, char *err)
-{
-	if (db_policy_get(db, client_id, p) == 0 && !p->dirty &&
-	    p->expires_at - now_unix() > POLICY_VALIDITY / 2)
-		return 0;
-	free(p->body);
-	p->body = NULL;
-	return policy_build(srv, db, client_id, p, err);
-}
-
 /* Records the client's policy activity, at most once a minute per worker:
  * a fleet polling at rest costs no database write per request. */
 static void
@@ -148,6 +135,41 @@ policy_touch(struct request *r, struct pentry *e, int64_t now)
 	if (db_client_touch(r->db, r->peer->id, "policy", now, NULL) == 0 &&
 	    e != NULL)
 		e->touched_at = now;
+}
+
+/* The stored policy, rebuilt when dirty or past half its validity, and the
+ * client's activity recorded. A rebuild is one write transaction, taken
+ * before anything is read: its serial, its reads, the signed row and the
+ * activity commit together (one WAL sync, where three separate writes
+ * made three), and a change marked dirty meanwhile either came before
+ * its reads or marks the new row dirty after it. */
+static int
+policy_current(struct request *r, struct pentry *e, int64_t now,
+    struct db_policy *p, char *err)
+{
+	if (db_policy_get(r->db, r->peer->id, p) == 0 && !p->dirty &&
+	    p->expires_at - now > POLICY_VALIDITY / 2) {
+		policy_touch(r, e, now);
+		return 0;
+	}
+	free(p->body);
+	p->body = NULL;
+	if (db_begin(r->db, err) < 0)
+		return -1;
+	if (policy_build(r->srv, r->db, r->peer->id, p, err) < 0) {
+		db_rollback(r->db);
+		return -1;
+	}
+	policy_touch(r, e, now);
+	if (db_commit(r->db, err) < 0) {
+		db_rollback(r->db);
+		free(p->body);
+		p->body = NULL;
+		if (e != NULL)
+			e->touched_at = 0;
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -183,11 +205,10 @@ h_policy(struct request *r)
 		evbuffer_free(buf);
 		return;
 	}
-	if (policy_current(r->srv, r->db, r->peer->id, &p, err) < 0) {
+	if (policy_current(r, e, now, &p, err) < 0) {
 		reply_error(r, 500, "cannot build the policy: %s", err);
 		return;
 	}
-	policy_touch(r, e, now);
 	str_fmt(etag, sizeof(etag), "\"%s\"", p.etag);
 	if (e != NULL) {
 		/* The epoch read before the database: a change committed

@@ -194,6 +194,27 @@ wait "$APID" 2>/dev/null
 PIDS=$(echo "$PIDS" | sed "s/ $APID//")
 ok "a collection's notification is spread over members / notify_spread_rate seconds (this agent waited $WAIT s, holding no connection); one device's is not"
 
+# A rebuild is one transaction: when its signed row cannot be stored, no
+# serial is used up and the held row stays as it was; once it can, the
+# next serial follows.
+dbq() { sqlite3 -cmd ".timeout 5000" "$SITE/site.db" "$1"; }
+SER0=$(dbq "SELECT value FROM site_settings WHERE key = 'policy_serial'")
+ROW0=$(dbq "SELECT serial || ' ' || etag FROM policies WHERE client_id = '$ID2'")
+# Restarted, so that no worker holds it in memory.
+stop_site
+dbq "UPDATE policies SET dirty = 1 WHERE client_id = '$ID2';
+CREATE TRIGGER t_no_store BEFORE UPDATE ON policies BEGIN SELECT RAISE(ABORT, 'no room'); END;"
+run_site
+code=$(ccurl "$CRED2" -o "$TMP/p2e" -w '%{http_code}' "$URL/v1/policy")
+[ "$code" = 500 ] && grep -q '"error": *"cannot build the policy' "$TMP/p2e" || fail "a failed rebuild gave $code: $(cat "$TMP/p2e")"
+[ "$(dbq "SELECT value FROM site_settings WHERE key = 'policy_serial'")" = "$SER0" ] || fail "a failed rebuild used up a serial"
+[ "$(dbq "SELECT serial || ' ' || etag || ' ' || dirty FROM policies WHERE client_id = '$ID2'")" = "$ROW0 1" ] ||
+	fail "a failed rebuild changed the held row"
+dbq "DROP TRIGGER t_no_store"
+ccurl "$CRED2" -o "$TMP/p2" "$URL/v1/policy"
+grep -q "\"serial\":$((SER0 + 1))," "$TMP/p2" || fail "the rebuild after it is not serial $((SER0 + 1)): $(head -c 300 "$TMP/p2")"
+ok "a rebuild that cannot be stored uses up no serial and leaves the held policy; the next one follows on"
+
 stop_site
 echo "notify_spread_rate = -1" >>"$SITE/steward.conf"
 expect_exit 1 "$BIN/stewardd" check --dir "$SITE"
