@@ -29,7 +29,7 @@ site_config_defaults(struct site_config *c)
 	c->status_rate = 2;
 	c->status_burst = 30;
 	c->status_site_rate = 2000;
-	c->notify_spread_rate = 1000;
+	c->notify_spread_rate = 500;
 }
 
 int
