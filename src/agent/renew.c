@@ -167,7 +167,8 @@ agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
     char *err)
 {
 	struct discovery d;
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, NULL, NULL};
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, NULL, NULL,
+	    NULL, NULL};
 	struct httpc_resp resp;
 	char kn[PATH_MAX], cn[PATH_MAX], url[400], crl[PATH_MAX];
 	char *csr = NULL, *body, *newkey = NULL;
@@ -233,7 +234,7 @@ agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
 		goto out;
 	{
 		struct httpc_tls nt = {id->ca, NULL, pem, newkey, 30,
-		    tls.crl_file, NULL};
+		    tls.crl_file, NULL, NULL, NULL};
 		struct httpc_resp hr;
 		char hurl[400], *hb = discovery_to_json(&d);
 
@@ -431,7 +432,7 @@ agent_crl(struct agent_state *s, const struct identity *id, char *path,
     size_t size)
 {
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
-	    NULL};
+	    NULL, NULL, NULL};
 	struct httpc_resp resp;
 	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, etag[PKI_ETAG_HEX];
 	char hdr[96];

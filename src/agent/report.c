@@ -98,7 +98,7 @@ post(struct agent_state *s, const struct identity *id, const char *crl,
     json_t *doc, long *status, json_t **answer, char *err)
 {
 	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 120, crl,
-	    NULL};
+	    NULL, NULL, NULL};
 	struct httpc_resp resp;
 	char url[400], *body = json_dumps(doc, JSON_COMPACT);
 	int r;

@@ -37,6 +37,7 @@ struct channel {
 	int policy;    /* the site asked for a policy fetch now */
 	int blocked;   /* the site blocked this device */
 	int spreads;   /* the daemon: acts on a spread at a moment of it */
+	unsigned held; /* long-polls held so far */
 	int64_t act_at; /* mono_secs() when to act on renew or policy, and
 	                 * open the next long-poll (0: at once) */
 	volatile int cancel;
@@ -63,7 +64,8 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
     const char *crl, int64_t *skew, json_t **answer, char *err)
 {
 	struct discovery d;
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL};
+	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL,
+	    NULL, NULL};
 	struct httpc_resp resp;
 	char url[400], *body, msg[300];
 	int r;
@@ -157,6 +159,18 @@ notes_apply(struct channel *ch, json_t *notes)
 	pthread_mutex_unlock(&ch->lock);
 }
 
+/* A long-poll is held: counted, so that the waiting daemon gives back
+ * what its handshake brought in (below). */
+static void
+long_poll_held(void *arg)
+{
+	struct channel *ch = arg;
+
+	pthread_mutex_lock(&ch->lock);
+	ch->held++;
+	pthread_mutex_unlock(&ch->lock);
+}
+
 /* One GET /v1/notify; records what arrived in ch. Returns 0 on an answer,
  * -1 on a transport error, -2 when the site refuses this client. */
 static int
@@ -184,6 +198,8 @@ notify_poll(struct channel *ch, const struct identity *have, int wait,
 	tls.key_pem = id->key;
 	tls.timeout_secs = wait + 60;
 	tls.cancel = &ch->cancel;
+	tls.sent = long_poll_held;
+	tls.sent_arg = ch;
 	/* The site's certificate checked against its CRL here too (and the
 	 * run's connection and TLS session shared). */
 	tls.crl_file = agent_crl_held(ch->s, crl, sizeof(crl));
@@ -571,8 +587,9 @@ agent_run(const struct run_opts *o)
 		const char *crlp;
 		int64_t skew = 0;
 		unsigned char j;
-		int left, renew, blocked, fetch, r;
+		int left, renew, blocked, fetch, r, release_in = 0;
 		int64_t act_at;
+		unsigned released;
 
 		/* The CRL first: a revoked site certificate is known before
 		 * anything about the device is sent. Notifications reach the
@@ -599,6 +616,9 @@ agent_run(const struct run_opts *o)
 		/* Waiting is most of an agent's life: small while it waits,
 		 * and holding no connection but its long-poll. */
 		httpc_release();
+		pthread_mutex_lock(&ch.lock);
+		released = ch.held;
+		pthread_mutex_unlock(&ch.lock);
 		agent_idle_release();
 		pthread_mutex_lock(&ch.lock);
 		/* Waits in one-second slices: a signal sets stop_requested
@@ -612,6 +632,18 @@ agent_run(const struct run_opts *o)
 			clock_gettime(CLOCK_REALTIME, &now);
 			if (now.tv_sec >= until.tv_sec)
 				break;
+			/* A long-poll held since (the threads race at the
+			 * start, and it is opened again every few minutes):
+			 * its handshake and the session ticket that follows
+			 * brought library pages back. Given back a slice
+			 * later, once the ticket has come. */
+			if (ch.held != released && ++release_in > 1) {
+				released = ch.held;
+				release_in = 0;
+				pthread_mutex_unlock(&ch.lock);
+				agent_idle_release();
+				pthread_mutex_lock(&ch.lock);
+			}
 			slice = now;
 			slice.tv_sec += 1;
 			pthread_cond_timedwait(&ch.cond, &ch.lock, &slice);

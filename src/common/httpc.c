@@ -1221,6 +1221,8 @@ httpc_request_raw(const char *method, const char *url,
 				continue;
 			goto broken;
 		}
+		if (tls->sent != NULL)
+			tls->sent(tls->sent_arg);
 		r = read_reply(c, &rp, resp, strcmp(method, "HEAD") == 0,
 		    deadline, tls->cancel, url, why);
 		if (r == 1)

@@ -16,6 +16,10 @@ struct httpc_tls {
 	long timeout_secs;    /* whole request; 0 = 30 s */
 	const char *crl_file; /* check the server against this CRL (PEM) */
 	const volatile int *cancel; /* abort the transfer when set */
+	/* Called once the request is written, before its answer is awaited
+	 * (for a long-poll: the thread is about to wait), or NULL. */
+	void (*sent)(void *arg);
+	void *sent_arg;
 };
 
 struct httpc_resp {
