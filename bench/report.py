@@ -142,9 +142,12 @@ def main():
                 # Then each device, at its moment of the spread the site
                 # gave (notify_spread_rate), fetches its policy and holds
                 # its next long-poll.
-                lines.append("| P3 then every device fetches its policy and holds its next long-poll at its moment of the spread (%d and %d resumed, %d failed) | all back in %.1f s | | | %.0f ms in all; peak %.0f%% of a core in a second | |" % (
+                over = ""
+                if si.get("listen_overflows", -1) >= 0:
+                    over = ", %d listen-queue overflows" % si["listen_overflows"]
+                lines.append("| P3 then every device fetches its policy and holds its next long-poll at its moment of the spread (%d and %d resumed, %d failed%s) | all back in %.1f s | | | %.0f ms in all; peak %.0f%% of a core in a second | |" % (
                     si["follow_resumed"], si["rehold_resumed"],
-                    si["follow_failed"] + si["rehold_failed"], si["all_followed_ms"] / 1e3,
+                    si["follow_failed"] + si["rehold_failed"], over, si["all_followed_ms"] / 1e3,
                     si["follow_server_cpu_ms"], si["follow_peak_server_cpu_pct"]))
     if sc:
         lines.append("| P4 Steward policy (full document) vs Puppet Server catalog, 8 keep-alive connections | %s | %s | %s (≥ 1000) | %s / %s | %s / %s |" % (

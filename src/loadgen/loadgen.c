@@ -1243,6 +1243,37 @@ load_ll(long long *v)
 	return __atomic_load_n(v, __ATOMIC_ACQUIRE);
 }
 
+/* Connections the kernel dropped for a full listen queue so far, in this
+ * network namespace (the server's too, on loopback), or -1. */
+static long long
+listen_overflows(void)
+{
+	FILE *f = fopen("/proc/net/netstat", "re");
+	char head[4096], vals[4096], *hs, *vs, *h, *v;
+	long long n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(head, sizeof(head), f) != NULL &&
+	    fgets(vals, sizeof(vals), f) != NULL) {
+		if (strncmp(head, "TcpExt:", 7) != 0)
+			continue;
+		h = strtok_r(head, " \n", &hs);
+		v = strtok_r(vals, " \n", &vs);
+		while (h != NULL && v != NULL) {
+			if (strcmp(h, "ListenOverflows") == 0) {
+				n = strtoll(v, NULL, 10);
+				break;
+			}
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
 /* This process's user and system CPU so far, in seconds. */
 static double
 self_cpu(void)
@@ -1266,6 +1297,7 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	double cpu1 = 0, cpu2 = 0, all_ms = -1;
 	double self0 = 0, self1 = 0, self2 = 0, peak = 0, cpu3 = 0;
 	double follow_ms = -1;
+	long long lo0 = -1, lo1 = -1;
 	long rss1 = 0, rss2 = 0;
 	long long opened, answered0 = 0, answered, errs = 0, kinds[E_KINDS];
 	int i, k, rc;
@@ -1291,6 +1323,7 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	if (o->trigger != NULL) {
 		answered0 = load_ll(&g_answered);
 		self0 = self_cpu();
+		lo0 = listen_overflows();
 		clock_gettime(CLOCK_MONOTONIC, &g_trigger_at);
 		__atomic_store_n(&g_triggered, 1, __ATOMIC_RELEASE);
 		rc = system(o->trigger);
@@ -1348,6 +1381,7 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		if (o->npids > 0)
 			procs_usage(o, &cpu3, &rss2);
 		self2 = self_cpu();
+		lo1 = listen_overflows();
 	}
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < o->threads; i++)
@@ -1388,12 +1422,14 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		       "\"follow_server_cpu_ms\": %.0f, "
 		       "\"follow_peak_server_cpu_pct\": %.0f, \"reheld\": %lld, "
 		       "\"rehold_failed\": %lld, \"rehold_resumed\": %lld, "
-		       "\"loadgen_cpu_follow_ms\": %.0f",
+		       "\"loadgen_cpu_follow_ms\": %.0f, "
+		       "\"listen_overflows\": %lld",
 		    load_ll(&g_followed), load_ll(&g_follow_failed),
 		    load_ll(&g_follow_resumed), follow_ms,
 		    (cpu3 - cpu2) * 1e3, peak * 100, load_ll(&g_reheld),
 		    load_ll(&g_rehold_failed), load_ll(&g_rehold_resumed),
-		    (self2 - self1) * 1e3);
+		    (self2 - self1) * 1e3,
+		    lo0 >= 0 && lo1 >= 0 ? lo1 - lo0 : -1);
 	if (o->trigger != NULL && o->npids > 0 && answered > 0)
 		printf(", \"server_cpu_answering_ms\": %.1f, "
 		       "\"server_cpu_us_per_answer\": %.1f",
