@@ -1067,6 +1067,18 @@ db_notify_clear(struct db *db, const char *client_id, int64_t now, char *err)
 	    p, NP(p), NULL, err);
 }
 
+int
+db_notify_done(struct db *db, const char *client_id, const char *kind,
+    int64_t now, char *err)
+{
+	struct db_param p[] = {DB_TEXT(client_id), DB_TEXT(kind), DB_INT(now)};
+
+	return db_exec(db,
+	    "UPDATE notifications SET delivered_at = $3 WHERE client_id = $1 "
+	    "AND delivered_at IS NULL AND kind = $2",
+	    p, NP(p), NULL, err);
+}
+
 json_t *
 db_notify_take(struct db *db, const char *client_id, int64_t after,
     int64_t now)

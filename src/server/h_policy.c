@@ -142,7 +142,10 @@ policy_touch(struct request *r, struct pentry *e, int64_t now)
  * before anything is read: its serial, its reads, the signed row and the
  * activity commit together (one WAL sync, where three separate writes
  * made three), and a change marked dirty meanwhile either came before
- * its reads or marks the new row dirty after it. */
+ * its reads or marks the new row dirty after it. The client's pending
+ * "fetch policy now" notifications are done with it: they came before
+ * this build, which the lock orders after them, so the long-poll that
+ * acknowledges them afterwards has nothing left to write. */
 static int
 policy_current(struct request *r, struct pentry *e, int64_t now,
     struct db_policy *p, char *err)
@@ -161,6 +164,7 @@ policy_current(struct request *r, struct pentry *e, int64_t now,
 		return -1;
 	}
 	policy_touch(r, e, now);
+	db_notify_done(r->db, r->peer->id, "policy", now, NULL);
 	if (db_commit(r->db, err) < 0) {
 		db_rollback(r->db);
 		free(p->body);

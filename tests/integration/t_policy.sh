@@ -215,6 +215,20 @@ ccurl "$CRED2" -o "$TMP/p2" "$URL/v1/policy"
 grep -q "\"serial\":$((SER0 + 1))," "$TMP/p2" || fail "the rebuild after it is not serial $((SER0 + 1)): $(head -c 300 "$TMP/p2")"
 ok "a rebuild that cannot be stored uses up no serial and leaves the held policy; the next one follows on"
 
+# The policy built for a device answers its pending "fetch policy now":
+# marked delivered in the same transaction (the long-poll that
+# acknowledges it then writes nothing); a pending renewal is not.
+MAXID=$(dbq "SELECT coalesce(max(id), 0) FROM notifications")
+expect_exit 0 ctl clients notify "$ID2" policy
+expect_exit 0 ctl clients notify "$ID2" renew
+expect_exit 0 ctl settings custom add --collection everyone --priority 7 --set log.level=info
+pending() { dbq "SELECT group_concat(kind) FROM (SELECT kind FROM notifications WHERE client_id = '$ID2' AND id > $MAXID AND delivered_at IS NULL ORDER BY id)"; }
+[ "$(pending)" = "policy,renew" ] || fail "pending before the fetch: $(pending)"
+ccurl "$CRED2" -o "$TMP/p2" "$URL/v1/policy"
+grep -q "\"serial\":$((SER0 + 2))," "$TMP/p2" || fail "the fetch did not rebuild: $(head -c 300 "$TMP/p2")"
+[ "$(pending)" = "renew" ] || fail "pending after the fetch: $(pending)"
+ok "a rebuilt policy answers the device's pending fetch-policy-now notification; its renewal stays pending"
+
 stop_site
 echo "notify_spread_rate = -1" >>"$SITE/steward.conf"
 expect_exit 1 "$BIN/stewardd" check --dir "$SITE"
