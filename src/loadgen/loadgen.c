@@ -118,7 +118,6 @@ struct conn {
 	int64_t uid;      /* status, health: the sender's own numbering */
 	const char *hwid; /* heartbeat: the identity's hardware id */
 	int opened;   /* idle: established and asked */
-	int dead;     /* idle: failed; not reopened */
 	int following; /* idle --follow: where the device is (F_*) */
 	struct event *follow_ev; /* idle --follow: the moment */
 	long long after; /* idle --follow: the last notification it was told */
@@ -165,6 +164,35 @@ static struct timespec g_trigger_at;
 static SSL_CTX **ctxs;
 static char **hwids; /* per identity, from its hwid file, or NULL */
 static int nctx;
+
+/* Failures of all threads by kind, into kinds; returns their sum. */
+static long long
+errors_sum(const struct worker *ws, int n, long long *kinds)
+{
+	long long all = 0;
+	int i, k;
+
+	for (k = 0; k < E_KINDS; k++)
+		kinds[k] = 0;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < E_KINDS; k++) {
+			kinds[k] += ws[i].errors[k];
+			all += ws[i].errors[k];
+		}
+	return all;
+}
+
+/* The failures by kind, as a JSON object. */
+static void
+print_error_kinds(const long long *kinds)
+{
+	int k;
+
+	printf("{");
+	for (k = 0; k < E_KINDS; k++)
+		printf("%s\"%s\": %lld", k ? ", " : "", err_names[k], kinds[k]);
+	printf("}");
+}
 
 static double
 ts_diff(const struct timespec *a, const struct timespec *b)
@@ -491,7 +519,6 @@ conn_fail(struct conn *c, enum err_kind k)
 			__atomic_add_fetch(&g_follow_failed, 1,
 			    __ATOMIC_ACQ_REL);
 		c->following = F_NONE;
-		c->dead = 1;
 		return;
 	}
 	if (c->w->o->sc == SC_IDLE) {
@@ -499,7 +526,6 @@ conn_fail(struct conn *c, enum err_kind k)
 		 * and the next one opens in its place in the pacing. */
 		if (!c->opened)
 			__atomic_add_fetch(&g_failed, 1, __ATOMIC_ACQ_REL);
-		c->dead = 1;
 		if (!c->opened)
 			open_next(c->w);
 		return;
@@ -609,6 +635,25 @@ follow_keep_session(struct conn *c)
 			SSL_RECEIVED_SHUTDOWN);
 }
 
+/* --follow: the device's next connection (to fetch, F_FETCH, or to hold
+ * its next long-poll, F_REHOLD), resuming the session of the one it
+ * leaves (a ticket is good once); a failure to start is counted. */
+static void
+follow_step(struct conn *c, int next, long long *failed)
+{
+	if (c->bev != NULL) {
+		follow_keep_session(c);
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->following = next;
+	conn_start(c);
+	if (c->bev == NULL) {
+		__atomic_add_fetch(failed, 1, __ATOMIC_ACQ_REL);
+		c->following = F_NONE;
+	}
+}
+
 static void
 on_follow(evutil_socket_t fd, short what, void *arg)
 {
@@ -616,37 +661,8 @@ on_follow(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->w->stopping || c->following != F_WAIT)
-		return;
-	if (c->bev != NULL) { /* the site has not closed yet */
-		follow_keep_session(c);
-		bufferevent_free(c->bev);
-		c->bev = NULL;
-	}
-	c->following = F_FETCH;
-	conn_start(c);
-	if (c->bev == NULL) {
-		__atomic_add_fetch(&g_follow_failed, 1, __ATOMIC_ACQ_REL);
-		c->following = F_NONE;
-		c->dead = 1;
-	}
-}
-
-/* --follow: its policy fetched, the device holds its next long-poll, on
- * the session the fetch was given (a ticket is good once). */
-static void
-rehold(struct conn *c)
-{
-	follow_keep_session(c);
-	bufferevent_free(c->bev);
-	c->bev = NULL;
-	c->following = F_REHOLD;
-	conn_start(c);
-	if (c->bev == NULL) {
-		__atomic_add_fetch(&g_rehold_failed, 1, __ATOMIC_ACQ_REL);
-		c->following = F_NONE;
-		c->dead = 1;
-	}
+	if (!c->w->stopping && c->following == F_WAIT)
+		follow_step(c, F_FETCH, &g_follow_failed);
 }
 
 /* --follow: the largest spread of the held answer's notifications (0
@@ -666,12 +682,13 @@ follow_plan(struct conn *c)
 		doc = json_loadb((const char *)evbuffer_pullup(c->body, -1),
 		    len, 0, NULL);
 	json_array_foreach(json_object_get(doc, "notifications"), i, n) {
-		if (json_integer_value(json_object_get(n, "spread")) > spread)
-			spread = json_integer_value(
-			    json_object_get(n, "spread"));
-		if (json_integer_value(json_object_get(n, "id")) > c->after)
-			c->after = (long long)json_integer_value(
-			    json_object_get(n, "id"));
+		json_int_t sp = json_integer_value(json_object_get(n, "spread"));
+		json_int_t id = json_integer_value(json_object_get(n, "id"));
+
+		if (sp > spread)
+			spread = sp;
+		if (id > c->after)
+			c->after = (long long)id;
 	}
 	json_decref(doc);
 	if (c->body != NULL)
@@ -800,12 +817,11 @@ on_read(struct bufferevent *bev, void *arg)
 				__atomic_add_fetch(&g_follow_failed, 1,
 				    __ATOMIC_ACQ_REL);
 				c->following = F_NONE;
-				c->dead = 1;
 				bufferevent_free(c->bev);
 				c->bev = NULL;
 				return;
 			}
-			rehold(c);
+			follow_step(c, F_REHOLD, &g_rehold_failed);
 			return;
 		}
 		if (c->w->o->sc == SC_IDLE && c->following == F_HELD) {
@@ -894,7 +910,6 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			follow_keep_session(c);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
-		c->dead = c->following == F_NONE;
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -1006,7 +1021,6 @@ enroll_prepare(struct conn *c)
 	EVP_PKEY_free(c->key);
 	c->key = NULL;
 	if (n >= o->count) {
-		c->dead = 1;
 		return -1;
 	}
 	c->serial = (int)n + 1;
@@ -1249,13 +1263,15 @@ static long long
 listen_overflows(void)
 {
 	FILE *f = fopen("/proc/net/netstat", "re");
-	char head[4096], vals[4096], *hs, *vs, *h, *v;
+	char *head = NULL, *vals = NULL, *hs, *vs, *h, *v;
+	size_t hcap = 0, vcap = 0;
 	long long n = -1;
 
 	if (f == NULL)
 		return -1;
-	while (fgets(head, sizeof(head), f) != NULL &&
-	    fgets(vals, sizeof(vals), f) != NULL) {
+	/* Lines of names, each followed by one of values: read whole (they
+	 * grow with the kernel), so that the two stay in step. */
+	while (getline(&head, &hcap, f) > 0 && getline(&vals, &vcap, f) > 0) {
 		if (strncmp(head, "TcpExt:", 7) != 0)
 			continue;
 		h = strtok_r(head, " \n", &hs);
@@ -1270,6 +1286,8 @@ listen_overflows(void)
 		}
 		break;
 	}
+	free(head);
+	free(vals);
 	fclose(f);
 	return n;
 }
@@ -1299,8 +1317,8 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	double follow_ms = -1;
 	long long lo0 = -1, lo1 = -1;
 	long rss1 = 0, rss2 = 0;
-	long long opened, answered0 = 0, answered, errs = 0, kinds[E_KINDS];
-	int i, k, rc;
+	long long opened, answered0 = 0, answered, errs, kinds[E_KINDS];
+	int i, rc;
 
 	(void)cpu0;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -1387,24 +1405,17 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	for (i = 0; i < o->threads; i++)
 		pthread_join(ws[i].thread, NULL);
 	hist_init(&total);
-	memset(kinds, 0, sizeof(kinds));
-	for (i = 0; i < o->threads; i++) {
+	for (i = 0; i < o->threads; i++)
 		hist_merge(&total, &ws[i].h);
-		for (k = 0; k < E_KINDS; k++) {
-			errs += ws[i].errors[k];
-			kinds[k] += ws[i].errors[k];
-		}
-	}
+	errs = errors_sum(ws, o->threads, kinds);
 	printf("{\"scenario\": \"idle\", \"path\": \"%s\", \"connections\": "
 	       "%d, \"identities\": %d, \"opened\": %lld, \"errors\": %lld, "
 	       "\"server_rss_before_kb\": %ld, \"server_rss_kb\": %ld, "
 	       "\"rss_per_connection_bytes\": %.0f",
 	    o->path, o->conns, nctx, opened, errs, rss0, rss1,
 	    opened > 0 ? (double)(rss1 - rss0) * 1024.0 / (double)opened : 0.0);
-	printf(", \"error_kinds\": {");
-	for (k = 0; k < E_KINDS; k++)
-		printf("%s\"%s\": %lld", k ? ", " : "", err_names[k], kinds[k]);
-	printf("}");
+	printf(", \"error_kinds\": ");
+	print_error_kinds(kinds);
 	if (o->trigger != NULL)
 		printf(", \"answered_after_trigger\": %lld, \"all_answered_ms\": "
 		       "%.1f, \"answer_p50_ms\": %.1f, \"answer_p99_ms\": %.1f",
@@ -1667,7 +1678,7 @@ main(int argc, char **argv)
 	struct hist total;
 	double cpu0 = 0, cpu1 = 0, secs;
 	long rss = 0;
-	long long ok = 0, nm = 0, errs[E_KINDS] = {0}, bytes = 0, all;
+	long long ok = 0, nm = 0, errs[E_KINDS], bytes = 0, all;
 	long long resumed = 0;
 	struct timespec t0, t1;
 	int i, k, have_cpu = 0;
@@ -1732,9 +1743,8 @@ main(int argc, char **argv)
 		nm += ws[i].not_modified;
 		resumed += ws[i].resumed;
 		bytes += ws[i].bytes;
-		for (k = 0; k < E_KINDS; k++)
-			errs[k] += ws[i].errors[k];
 	}
+	errors_sum(ws, o.threads, errs);
 	all = ok + nm;
 	if (o.json) {
 		printf("{\"scenario\": \"%s\", \"path\": \"%s\", "
@@ -1743,17 +1753,14 @@ main(int argc, char **argv)
 		       "\"not_modified_304\": %lld, \"resumed\": %lld, "
 		       "\"rps\": %.0f, "
 		       "\"body_bytes\": %lld, \"p50_us\": %llu, \"p90_us\": %llu, "
-		       "\"p99_us\": %llu, \"p999_us\": %llu, \"errors\": {",
+		       "\"p99_us\": %llu, \"p999_us\": %llu, \"errors\": ",
 		    o.scenario, o.path, o.conns, nctx, secs, all, ok, nm,
 		    resumed, (double)all / secs, bytes,
 		    (unsigned long long)hist_pct(&total, 50),
 		    (unsigned long long)hist_pct(&total, 90),
 		    (unsigned long long)hist_pct(&total, 99),
 		    (unsigned long long)hist_pct(&total, 99.9));
-		for (k = 0; k < E_KINDS; k++)
-			printf("%s\"%s\": %lld", k ? ", " : "", err_names[k],
-			    errs[k]);
-		printf("}");
+		print_error_kinds(errs);
 		if (have_cpu)
 			printf(", \"server_cpu_s\": %.2f, "
 			       "\"server_cpu_us_per_request\": %.1f, "
