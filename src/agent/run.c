@@ -394,6 +394,13 @@ run_once(struct agent_state *s, struct identity *id, const char *hwid)
 	if (ch.blocked)
 		return report_blocked(s);
 	r = maybe_renew(s, id, hwid, ch.renew) < 0 ? 1 : 0;
+	/* What this run acted on is acknowledged (after=), or the next
+	 * check-in is told again: a renewal asked once would be made at every
+	 * run. One more request, only when there was something; a renewal
+	 * that failed stays asked. The policy was fetched after the heartbeat
+	 * that told of it, so it is as new as the notification. */
+	if (ch.last_id > 0 && r == 0 && notify_poll(&ch, id, 0, err) < 0)
+		log_warn("%s", err);
 	pthread_mutex_destroy(&ch.lock);
 	pthread_cond_destroy(&ch.cond);
 	return r;

@@ -85,6 +85,18 @@ S2=$(serial_of "$TMP/c1/cert.pem")
 [ "$S2" != "$S1" ] || fail "run --once did not renew"
 grep -q "refused revoked certificate" "$SITE_LOG" && fail "the agent used a revoked certificate"
 ok "run --once renews when a renewal is queued ($S1 -> $S2)"
+# ... and acknowledges it: the next check-in is not told again, so it
+# does not renew again (before, a --once agent renewed at every check-in
+# while the notification stayed pending). The same for a policy one.
+expect_exit 0 ctl clients notify "$ID" policy
+expect_exit 0 agent run --state "$TMP/c1" --once
+expect_exit 0 agent run --state "$TMP/c1" --once
+S3=$(serial_of "$TMP/c1/cert.pem")
+[ "$S3" = "$S2" ] || fail "run --once renewed again ($S2 -> $S3): the renewal was not acknowledged"
+P=$(sqlite3 -cmd ".timeout 5000" "$SITE/site.db" \
+	"SELECT count(*) FROM notifications WHERE client_id = '$ID' AND delivered_at IS NULL")
+[ "$P" = 0 ] || fail "$P notification(s) still pending after run --once"
+ok "run --once acknowledges what it acted on: no second renewal, nothing left pending"
 
 # An expired certificate: made here with the site CA, as if years passed.
 mkdir -p "$TMP/oldca"
