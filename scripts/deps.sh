@@ -4,7 +4,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-dev
 libssl-dev openssl libevent-dev libsqlite3-dev sqlite3
-libjansson-dev libcmocka-dev libpq-dev curl strace python3 bc"
+libjansson-dev libcmocka-dev libpq-dev curl strace python3 bc iproute2"
 
 missing=""
 for p in $PKGS; do

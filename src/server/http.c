@@ -238,6 +238,13 @@ worker_base(void)
 	return base;
 }
 
+/* Connections the kernel completes before a worker accepts them: as many
+ * as it allows (net.core.somaxconn, 4096 by default). A device that finds
+ * the queue full waits a second or more for its handshake to be retried,
+ * and a collection told at once comes back at hundreds a second while a
+ * worker may be busy for tens of milliseconds. */
+#define LISTEN_BACKLOG 65535
+
 static int
 listen_socket(const char *host, int port, char *err)
 {
@@ -262,7 +269,8 @@ listen_socket(const char *host, int port, char *err)
 	    /* Accepted sockets inherit it: a TLS response in several
 	     * records must not wait for a delayed ACK (40 ms). */
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0) {
 		err_set(err, "cannot listen on %s:%d: %s", host, port,
 		    strerror(errno));
 		if (fd >= 0)
@@ -322,8 +330,10 @@ worker_init(struct server *srv, struct worker *w, int fd, char *err)
 	evhttp_set_timeout(w->http, (int)srv->cfg.notify_hold + 60);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
 		EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	/* Backlog 0: listen_socket() has listened (a negative one would have
+	 * libevent listen again, with its own 128). */
 	l = evconnlistener_new(w->base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (l == NULL || evhttp_bind_listener(w->http, l) == NULL)
 		return err_set(err, "cannot attach the listener");
 	if (worker_notify_init(w) < 0)
