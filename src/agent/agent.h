@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <stddef.h>
 
+#include "common/httpc.h"
 #include "crypto/token.h"
 #include "proto/discovery.h"
 
@@ -104,6 +105,11 @@ void identity_recover(struct agent_state *s);
 /* Loads the identity files. */
 int identity_load(struct agent_state *s, struct identity *id, char *err);
 void identity_free(struct identity *id);
+/* The TLS of a request made as this device: its certificate and key, the
+ * site CA, the CRL to check the site against (or NULL), and a timeout for
+ * the whole request. */
+struct httpc_tls identity_tls(const struct identity *id, long timeout_secs,
+    const char *crl);
 
 /* renew.c: 1 when a certificate valid from not_before to not_after is due
  * for renewal at now (two thirds of its lifetime have passed). */

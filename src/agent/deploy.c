@@ -87,8 +87,7 @@ content_fetch(struct agent_state *s, const struct identity *id,
     const char *crl, const char *sha, int64_t size, char *path, size_t psize,
     char *err)
 {
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 120, crl, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 120, crl);
 	struct httpc_resp resp;
 	char url[400], got[PKI_FPR_HEX], rel[100], dir[PATH_MAX], *data;
 	size_t len;

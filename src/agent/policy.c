@@ -68,8 +68,7 @@ int
 agent_policy(struct agent_state *s, const struct identity *id,
     const char *crl, struct spool *sp, char *err)
 {
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, crl, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 60, crl);
 	struct httpc_resp resp;
 	unsigned char pub[PKI_ED25519_PUB];
 	char url[400], hdr[160] = "", why[ERRMSG_MAX], path[PATH_MAX];

@@ -150,6 +150,15 @@ identity_free(struct identity *id)
 	memset(id, 0, sizeof(*id));
 }
 
+struct httpc_tls
+identity_tls(const struct identity *id, long timeout_secs, const char *crl)
+{
+	struct httpc_tls t = {.ca_pem = id->ca, .cert_pem = id->cert,
+	    .key_pem = id->key, .timeout_secs = timeout_secs, .crl_file = crl};
+
+	return t;
+}
+
 static const char *
 body_error(const struct httpc_resp *resp)
 {
@@ -167,8 +176,7 @@ agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
     char *err)
 {
 	struct discovery d;
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 60, NULL, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 60, NULL);
 	struct httpc_resp resp;
 	char kn[PATH_MAX], cn[PATH_MAX], url[400], crl[PATH_MAX];
 	char *csr = NULL, *body, *newkey = NULL;
@@ -233,11 +241,12 @@ agent_renew(struct agent_state *s, struct identity *id, const char *hwid,
 	if (newkey == NULL)
 		goto out;
 	{
-		struct httpc_tls nt = {id->ca, NULL, pem, newkey, 30,
-		    tls.crl_file, NULL, NULL, NULL};
+		struct httpc_tls nt = identity_tls(id, 30, tls.crl_file);
 		struct httpc_resp hr;
 		char hurl[400], *hb = discovery_to_json(&d);
 
+		nt.cert_pem = pem;
+		nt.key_pem = newkey;
 		str_fmt(hurl, sizeof(hurl), "%s/v1/heartbeat", s->url);
 		if (hb == NULL ||
 		    httpc_request("POST", hurl, &nt, hb, NULL, &hr, err) < 0) {
@@ -431,8 +440,7 @@ const char *
 agent_crl(struct agent_state *s, const struct identity *id, char *path,
     size_t size)
 {
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 20, NULL,
-	    NULL, NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 20, NULL);
 	struct httpc_resp resp;
 	char url[400], err[ERRMSG_MAX], *pem = NULL, *old, etag[PKI_ETAG_HEX];
 	char hdr[96];

@@ -97,8 +97,7 @@ static int
 post(struct agent_state *s, const struct identity *id, const char *crl,
     json_t *doc, long *status, json_t **answer, char *err)
 {
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 120, crl,
-	    NULL, NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 120, crl);
 	struct httpc_resp resp;
 	char url[400], *body = json_dumps(doc, JSON_COMPACT);
 	int r;

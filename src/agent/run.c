@@ -64,8 +64,7 @@ heartbeat(struct agent_state *s, const struct identity *id, const char *hwid,
     const char *crl, int64_t *skew, json_t **answer, char *err)
 {
 	struct discovery d;
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 30, crl);
 	struct httpc_resp resp;
 	char url[400], *body, msg[300];
 	int r;
@@ -192,17 +191,13 @@ notify_poll(struct channel *ch, const struct identity *have, int wait,
 			return -1;
 		id = &own;
 	}
-	memset(&tls, 0, sizeof(tls));
-	tls.ca_pem = id->ca;
-	tls.cert_pem = id->cert;
-	tls.key_pem = id->key;
-	tls.timeout_secs = wait + 60;
+	/* The site's certificate checked against its CRL here too (and the
+	 * run's connection and TLS session shared). */
+	tls = identity_tls(id, wait + 60,
+	    agent_crl_held(ch->s, crl, sizeof(crl)));
 	tls.cancel = &ch->cancel;
 	tls.sent = long_poll_held;
 	tls.sent_arg = ch;
-	/* The site's certificate checked against its CRL here too (and the
-	 * run's connection and TLS session shared). */
-	tls.crl_file = agent_crl_held(ch->s, crl, sizeof(crl));
 	str_fmt(url, sizeof(url), "%s/v1/notify?after=%lld&wait=%d",
 	    ch->s->url, (long long)ch->last_id, wait);
 	r = httpc_request("GET", url, &tls, NULL, NULL, &resp, err);

@@ -357,8 +357,7 @@ static long
 send_rows(struct spool *sp, struct agent_state *s, const struct identity *id,
     const char *crl, const char *kind, json_t *rows, char *err)
 {
-	struct httpc_tls tls = {id->ca, NULL, id->cert, id->key, 30, crl, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = identity_tls(id, 30, crl);
 	struct httpc_resp resp;
 	char url[400], *body;
 	json_t *doc;

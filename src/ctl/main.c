@@ -155,8 +155,8 @@ json_t *
 call_raw(struct ctl *c, const char *method, const char *path,
     const void *data, size_t len, const char *ctype)
 {
-	struct httpc_tls tls = {c->ca, NULL, c->cred, c->cred, 60, NULL, NULL,
-	    NULL, NULL};
+	struct httpc_tls tls = {.ca_pem = c->ca, .cert_pem = c->cred,
+	    .key_pem = c->cred, .timeout_secs = 60};
 	struct httpc_resp resp;
 	char url[1024], err[ERRMSG_MAX];
 	json_t *o;

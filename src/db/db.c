@@ -1059,12 +1059,7 @@ db_notify_add_collection(struct db *db, const char *collection,
 int
 db_notify_clear(struct db *db, const char *client_id, int64_t now, char *err)
 {
-	struct db_param p[] = {DB_TEXT(client_id), DB_INT(now)};
-
-	return db_exec(db,
-	    "UPDATE notifications SET delivered_at = $2 WHERE client_id = $1 "
-	    "AND delivered_at IS NULL",
-	    p, NP(p), NULL, err);
+	return db_notify_done(db, client_id, NULL, now, err);
 }
 
 int
@@ -1075,7 +1070,7 @@ db_notify_done(struct db *db, const char *client_id, const char *kind,
 
 	return db_exec(db,
 	    "UPDATE notifications SET delivered_at = $3 WHERE client_id = $1 "
-	    "AND delivered_at IS NULL AND kind = $2",
+	    "AND delivered_at IS NULL AND ($2 IS NULL OR kind = $2)",
 	    p, NP(p), NULL, err);
 }
 

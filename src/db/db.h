@@ -253,8 +253,9 @@ int db_notify_pending(struct db *db, const char *const *ids, size_t n,
  * with an empty queue). */
 int db_notify_clear(struct db *db, const char *client_id, int64_t now,
     char *err);
-/* Marks the client's pending notifications of one kind delivered: done,
- * as when a policy built for it answers its "fetch policy now". */
+/* Marks the client's pending notifications of one kind (NULL: of every
+ * kind) delivered: done, as when a policy built for it answers its "fetch
+ * policy now". */
 int db_notify_done(struct db *db, const char *client_id, const char *kind,
     int64_t now, char *err);
 /* Marks ids <= after delivered, then returns the rest still pending. */
