@@ -21,6 +21,7 @@ RSECS=${BENCH_ROUND_SECS:-6}
 IDLE=${BENCH_IDLE:-10000}
 [ -n "${BENCH_LARGE:-}" ] && IDLE=${BENCH_IDLE:-100000}
 # One process holds every idle connection: the descriptor limit bounds it.
+IDLE_WANT=$IDLE
 FDMAX=$(ulimit -n)
 if [ "$FDMAX" != unlimited ] && [ "$IDLE" -gt $((FDMAX - 1000)) ]; then
 	printf 'bench: %s idle connections need more than this machine'"'"'s limit of %s descriptors per process; measuring %s\n' \
@@ -175,6 +176,20 @@ if [ -n "$NGINX" ]; then
 		--connections "$IDLE" --server-pid "$NPIDS" --hold 3 \
 		>"$R/p3_idle.nginx.json" || note "   (failed: $(cat "$R/p3_idle.nginx.json"))"
 	sh bench/peers/nginx.sh stop "$W"
+fi
+# When the machine holds fewer connections than asked: "fetch policy now"
+# to a collection of the size asked, with as many held as it allows. The
+# rest of the members are clients with no device behind them (widen.py):
+# the request reads and queues all of them, as a site of that size would;
+# report.py projects the time to answer all of them from this run.
+if [ "$IDLE" -lt "$IDLE_WANT" ]; then
+	note "-- p3_wide: 'All Clients' grown to $IDLE_WANT members, $IDLE of them holding a long-poll, then fetch policy now"
+	python3 bench/widen.py "$W/site/site.db" "$IDLE_WANT" >/dev/null
+	"$LG" idle --url "$URL" --ca "$CA" --ids "$W/ids" --connections "$IDLE" \
+		--server-pid "$SPIDS" --hold 3 --trigger \
+		"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
+		>"$R/p3_wide.steward.json" || note "   (failed: $(cat "$R/p3_wide.steward.json"))"
+	echo "{\"members\": $IDLE_WANT, \"workers\": $(nproc)}" >"$R/p3_wide.site.json"
 fi
 
 # P4: Puppet Server's catalog requests against Steward's policy requests

@@ -1314,7 +1314,7 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 	struct hist total;
 	double cpu1 = 0, cpu2 = 0, all_ms = -1;
 	double self0 = 0, self1 = 0, self2 = 0, peak = 0, cpu3 = 0;
-	double follow_ms = -1;
+	double follow_ms = -1, trigger_ms = -1;
 	long long lo0 = -1, lo1 = -1;
 	long rss1 = 0, rss2 = 0;
 	long long opened, answered0 = 0, answered, errs, kinds[E_KINDS];
@@ -1345,6 +1345,8 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		clock_gettime(CLOCK_MONOTONIC, &g_trigger_at);
 		__atomic_store_n(&g_triggered, 1, __ATOMIC_RELEASE);
 		rc = system(o->trigger);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		trigger_ms = ts_diff(&g_trigger_at, &now) / 1e3;
 		if (rc != 0)
 			fprintf(stderr, "steward-loadgen: the trigger exited "
 					"%d\n",
@@ -1422,11 +1424,13 @@ idle_control(struct opts *o, struct worker *ws, double cpu0, long rss0)
 		    answered, all_ms, hist_pct(&total, 50) / 1e3,
 		    hist_pct(&total, 99) / 1e3);
 	/* When the first answer came: what the request that asks took
-	 * before the answering began. */
+	 * before the answering began; and when the command that asked
+	 * returned (its own start, and the site's answer to it). */
 	if (o->trigger != NULL)
-		printf(", \"first_answer_ms\": %.1f, "
+		printf(", \"first_answer_ms\": %.1f, \"trigger_ms\": %.1f, "
 		       "\"loadgen_cpu_answering_ms\": %.1f",
-		    hist_pct(&total, 1e-9) / 1e3, (self1 - self0) * 1e3);
+		    hist_pct(&total, 1e-9) / 1e3, trigger_ms,
+		    (self1 - self0) * 1e3);
 	if (o->trigger != NULL && o->follow)
 		printf(", \"followed\": %lld, \"follow_failed\": %lld, "
 		       "\"follow_resumed\": %lld, \"all_followed_ms\": %.0f, "

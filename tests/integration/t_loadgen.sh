@@ -40,6 +40,7 @@ r=json.loads(sys.argv[1])
 assert r["opened"]==24 and r["errors"]==0, r
 assert r["answered_after_trigger"]==24 and r["all_answered_ms"]>=0, r
 assert 0<=r["first_answer_ms"]<=r["all_answered_ms"] and r["loadgen_cpu_answering_ms"]>=0, r
+assert r["trigger_ms"]>0, r
 assert r["followed"]==24 and r["follow_failed"]==0 and r["follow_resumed"]==24, r
 assert r["all_followed_ms"]>=r["all_answered_ms"] and r["follow_peak_server_cpu_pct"]>=0, r
 assert r["reheld"]==24 and r["rehold_failed"]==0 and r["rehold_resumed"]==24, r
