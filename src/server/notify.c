@@ -40,6 +40,7 @@ struct conn {
 	int64_t deadline;               /* monotonic seconds */
 	int64_t after;                  /* ids the agent already has */
 	int tarpit;                     /* waiting is a refused request */
+	int answered;                   /* parked, its answer being written */
 	struct conn *hnext;
 	char client_id[33];
 };
@@ -195,7 +196,8 @@ answer(struct conn *c, struct evhttp_request *req, char *body, size_t len,
 static int
 held(const struct conn *c)
 {
-	return c->park != NULL || (c->waiting != NULL && !c->tarpit);
+	return (c->park != NULL && !c->answered) ||
+	    (c->waiting != NULL && !c->tarpit);
 }
 
 /* Parked connections. */
@@ -267,7 +269,10 @@ park_answer(struct conn *c, char *body, size_t blen)
 	free(text);
 	free(body);
 	if (r == 1) {
-		/* The rest when the socket takes it. */
+		/* The rest when the socket takes it: answered, no longer
+		 * held (a later slice, or the sweep, must not answer it
+		 * again). */
+		c->answered = 1;
 		event_free(c->pev);
 		c->pev = event_new(c->w->base, park_fd(c->park), EV_WRITE,
 		    on_park_write, c);
@@ -502,7 +507,8 @@ poke_client(struct worker *w, const struct poke *pk)
 				    pk->kind == POKE_CLOSE);
 			} else
 				json_decref(list);
-		} else if (pk->kind == POKE_CLOSE) {
+		} else if (pk->kind == POKE_CLOSE && c->evcon != NULL) {
+			/* (A parked one being answered ends once written.) */
 			evhttp_connection_free(c->evcon);
 		}
 	}
@@ -532,18 +538,22 @@ notices_of(const struct db_notice *v, size_t n, const char *id)
 
 /* Answers the held long-polls of a batch of poked clients from one read of
  * their pending notifications (a "fetch policy now" to a whole collection
- * pokes every member at once). */
-static void
-answer_batch(struct worker *w, const char **ids, size_t n)
+ * pokes every member at once), until *budget answers are spent. Returns how
+ * many clients of the batch it went through: one whose long-polls were not
+ * all answered is gone through again at the next slice, from a fresh read
+ * (those answered are no longer held). */
+static size_t
+answer_batch(struct worker *w, const char **ids, size_t n, size_t *budget)
 {
 	struct db_notice *v;
 	size_t nv, i, first, last, k, len;
+	int rest = 0;
 
 	if (db_notify_pending(w->db, ids, n, &v, &nv) < 0) {
 		log_warn("cannot read pending notifications");
-		return;
+		return n;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && *budget > 0 && !rest; i++) {
 		struct hits hits;
 
 		if ((first = notices_of(v, nv, ids[i])) == nv)
@@ -555,6 +565,10 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 		for (k = 0; k < hits.n; k++) {
 			char *body;
 
+			if (*budget == 0) {
+				rest = 1;
+				break;
+			}
 			/* Sorted by id: nothing newer than the agent has,
 			 * nothing to say. */
 			if (v[last - 1].id <= hits.v[k]->after ||
@@ -562,10 +576,13 @@ answer_batch(struct worker *w, const char **ids, size_t n)
 				 hits.v[k]->after, &len)) == NULL)
 				continue;
 			reply_held(hits.v[k], body, len, 0);
+			(*budget)--;
+			w->wave_answered++;
 		}
 		hits_free(&hits);
 	}
 	free(v);
+	return rest ? i - 1 : i;
 }
 
 /* 1 when this worker holds a long-poll of the client. */
@@ -580,37 +597,96 @@ has_waiting(struct worker *w, const char *id)
 	return 0;
 }
 
-static void
-on_poke(evutil_socket_t fd, short what, void *arg)
+/* Takes the pokes queued for this worker as the wave to answer; 0 when
+ * there are none. */
+static int
+wave_take(struct worker *w)
 {
-	struct worker *w = arg;
-	struct poke *list;
-	const char *batch[NOTIFY_BATCH];
-	size_t n, i, nb = 0;
-
 	pthread_mutex_lock(&w->poke_lock);
-	list = w->pokes;
-	n = w->npokes;
+	w->wave = w->pokes;
+	w->wave_n = w->npokes;
 	w->pokes = NULL;
 	w->npokes = w->poke_cap = 0;
 	pthread_mutex_unlock(&w->poke_lock);
-	for (i = 0; i < n; i++) {
-		if (list[i].kind != POKE_NOTIFY) {
-			poke_client(w, &list[i]);
+	w->wave_at = w->wave_answered = 0;
+	w->wave_turns = 0;
+	w->wave_start_ms = mono_ms();
+	if (w->wave_n == 0) {
+		free(w->wave);
+		w->wave = NULL;
+	}
+	return w->wave != NULL;
+}
+
+static void
+wave_end(struct worker *w)
+{
+	int more;
+
+	/* A wave that took more than a slice is a collection's: said. */
+	if (w->wave_turns > 1)
+		log_info("worker %d answered %zu held long-polls in %.2f s, "
+			 "%u slices",
+		    (int)(w - w->srv->workers), w->wave_answered,
+		    (double)(mono_ms() - w->wave_start_ms) / 1e3,
+		    w->wave_turns);
+	free(w->wave);
+	w->wave = NULL;
+	w->wave_n = w->wave_at = 0;
+	/* Pokes that came during a wave woke a slice of it: theirs is
+	 * next. */
+	pthread_mutex_lock(&w->poke_lock);
+	more = w->npokes > 0;
+	pthread_mutex_unlock(&w->poke_lock);
+	if (more)
+		event_active(w->poke_ev, EV_READ, 0);
+}
+
+/* Answers the pokes, a slice at each turn of the loop: at most
+ * notify_slice answers (and eight times as many members looked at) before
+ * the worker serves what else is waiting, the reply to the request that
+ * poked among it. A "fetch policy now" to 100,000 would otherwise hold
+ * each worker for a second or more. */
+static void
+on_poke(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval next_turn = {0, 0};
+	struct worker *w = arg;
+	const char *batch[NOTIFY_BATCH];
+	size_t at[NOTIFY_BATCH];
+	size_t slice = (size_t)w->srv->cfg.notify_slice;
+	size_t budget = slice, looked = 0, nb = 0, done;
+
+	(void)fd;
+	(void)what;
+	if (w->wave == NULL && !wave_take(w))
+		return;
+	w->wave_turns++;
+	while (w->wave_at < w->wave_n && budget > 0 && looked < 8 * slice) {
+		struct poke *pk = &w->wave[w->wave_at++];
+
+		looked++;
+		if (pk->kind != POKE_NOTIFY) {
+			poke_client(w, pk);
 			continue;
 		}
 		/* Only clients with a long-poll held here need a read. */
-		if (!has_waiting(w, list[i].client_id))
+		if (!has_waiting(w, pk->client_id))
 			continue;
-		batch[nb++] = list[i].client_id;
+		at[nb] = w->wave_at - 1;
+		batch[nb++] = pk->client_id;
 		if (nb == NOTIFY_BATCH) {
-			answer_batch(w, batch, nb);
+			if ((done = answer_batch(w, batch, nb, &budget)) < nb)
+				w->wave_at = at[done];
 			nb = 0;
 		}
 	}
-	if (nb > 0)
-		answer_batch(w, batch, nb);
-	free(list);
+	if (nb > 0 && (done = answer_batch(w, batch, nb, &budget)) < nb)
+		w->wave_at = at[done];
+	if (w->wave_at < w->wave_n)
+		event_add(w->wave_ev, &next_turn);
+	else
+		wave_end(w);
 }
 
 void
@@ -729,7 +805,8 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		/* Answering a parked connection frees it: next first. */
 		for (c = w->conns[b]; c; c = next) {
 			next = c->hnext;
-			if ((c->waiting == NULL && c->park == NULL) ||
+			if ((c->waiting == NULL &&
+				(c->park == NULL || c->answered)) ||
 			    c->deadline > now)
 				continue;
 			if (c->tarpit)
@@ -749,8 +826,10 @@ worker_notify_init(struct worker *w)
 	w->conns = calloc(w->nbuckets, sizeof(*w->conns));
 	pthread_mutex_init(&w->poke_lock, NULL);
 	w->poke_ev = event_new(w->base, -1, EV_PERSIST, on_poke, w);
+	w->wave_ev = evtimer_new(w->base, on_poke, w);
 	w->sweep_ev = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
-	if (w->conns == NULL || w->poke_ev == NULL || w->sweep_ev == NULL)
+	if (w->conns == NULL || w->poke_ev == NULL || w->wave_ev == NULL ||
+	    w->sweep_ev == NULL)
 		return -1;
 	event_add(w->poke_ev, NULL);
 	return event_add(w->sweep_ev, &one);
@@ -780,6 +859,9 @@ worker_notify_free(struct worker *w)
 	w->conns = NULL;
 	if (w->poke_ev)
 		event_free(w->poke_ev);
+	if (w->wave_ev)
+		event_free(w->wave_ev);
+	free(w->wave);
 	if (w->sweep_ev)
 		event_free(w->sweep_ev);
 	free(w->pokes);

@@ -96,6 +96,13 @@ struct worker {
 	pthread_mutex_t poke_lock;
 	struct poke *pokes;
 	size_t npokes, poke_cap;
+	/* The pokes taken and being answered, a slice (notify_slice) at
+	 * each turn of the loop (loop thread only). */
+	struct event *wave_ev;  /* the next slice, at the loop's next turn */
+	struct poke *wave;
+	size_t wave_n, wave_at, wave_answered;
+	unsigned wave_turns;
+	int64_t wave_start_ms;
 	struct pcache pcache; /* policy ETags by client (h_policy.c) */
 	struct tlsbufs tlsbufs; /* connections: record buffers and first
 				 * request deadlines (tlsbuf.c) */

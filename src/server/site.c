@@ -30,6 +30,7 @@ site_config_defaults(struct site_config *c)
 	c->status_burst = 30;
 	c->status_site_rate = 2000;
 	c->notify_spread_rate = 500;
+	c->notify_slice = 1000;
 }
 
 int
@@ -151,6 +152,13 @@ site_config_setting(void *arg, int line, const char *key, const char *value,
 			    "to 1000000 devices a second",
 			    line);
 		c->notify_spread_rate = v;
+	} else if (strcmp(key, "notify_slice") == 0) {
+		if (parse_int64(value, 1, 1000000, &v) < 0)
+			return err_set(err,
+			    "line %d: notify_slice must be 1 to 1000000 "
+			    "answers",
+			    line);
+		c->notify_slice = v;
 	} else if (strcmp(key, "notify_park") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return err_set(err,

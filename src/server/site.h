@@ -49,6 +49,8 @@ struct site_config {
 	int64_t notify_spread_rate;   /* devices a second a collection's
 	                               * notification is spread over (0:
 	                               * all at once) */
+	int64_t notify_slice;         /* held long-polls a worker answers
+	                               * before it serves anything else */
 };
 
 void site_config_defaults(struct site_config *c);

@@ -3,7 +3,11 @@
 # the policy over mutual TLS for a second; every answer is a 200 or a 304.
 . "$(dirname "$0")/lib.sh"
 
-start_site lg --approval all
+init_site lg --approval all
+# Five answers a slice: a worker answers its held long-polls in several
+# turns of its loop (below).
+echo "notify_slice = 5" >>"$SITE/steward.conf"
+run_site
 # The site's listen queues are as long as the kernel allows
 # (net.core.somaxconn), not libevent's 128: a collection told at once comes
 # back faster than a busy worker accepts (below 128, devices waited a
@@ -47,6 +51,19 @@ assert r["reheld"]==24 and r["rehold_failed"]==0 and r["rehold_resumed"]==24, r
 assert r["listen_overflows"]>=0 and r["loadgen_cpu_follow_ms"]>=0, r' "$(echo "$OUT" | tail -1)" ||
 	fail "loadgen idle: $OUT"
 ok "fetch policy now to a collection answered all 24 held long-polls, each then fetched its policy and held its next long-poll, both on resumed sessions, in $(echo "$OUT" | tail -1 | json_get all_answered_ms) ms"
+# Each worker answered its share a slice at a time, at most five answers a
+# turn of its loop (a worker that held five or fewer answered in one turn
+# and says nothing).
+python3 - "$SITE_LOG" "$(getconf _NPROCESSORS_ONLN)" <<'PY' || fail "slices: $(grep 'held long-polls in' "$SITE_LOG")"
+import math, re, sys
+lines = re.findall(r"worker \d+ answered (\d+) held long-polls in [0-9.]+ s, (\d+) slices",
+                   open(sys.argv[1]).read())
+assert lines, "no worker answered in slices"
+n = sum(int(k) for k, _ in lines)
+assert all(int(t) >= math.ceil(int(k) / 5) and int(t) > 1 for k, t in lines), lines
+assert 24 - 5 * (int(sys.argv[2]) - len(lines)) <= n <= 24, (n, lines)
+PY
+ok "the workers answered the 24 held long-polls five at a time, serving what else waited between slices: $(grep -c 'held long-polls in' "$SITE_LOG") worker(s) in slices"
 # The next long-polls acknowledged what they were told: nothing is pending.
 PENDING=$(sqlite3 -cmd ".timeout 5000" "$SITE/site.db" "SELECT count(*) FROM notifications WHERE delivered_at IS NULL")
 [ "$PENDING" = 0 ] || fail "$PENDING notifications still pending after the devices held their next long-polls"
