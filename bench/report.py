@@ -172,18 +172,13 @@ def main():
             # machines. The CPU per answer: P3's (its request, at its own
             # size, counted in it) for the low end; this run's for the
             # high end, which counts the full-size request's CPU once more.
-            def at(us):
-                return (wide["first_answer_ms"] + wsite["members"] * us /
-                        wsite["workers"] / 1e3)
-            lo = at(min(si["server_cpu_us_per_answer"],
-                        wide["server_cpu_us_per_answer"]))
-            hi = at(max(si["server_cpu_us_per_answer"],
-                        wide["server_cpu_us_per_answer"]))
+            us = sorted((si["server_cpu_us_per_answer"],
+                         wide["server_cpu_us_per_answer"]))
+            lo, hi = (wide["first_answer_ms"] + wsite["members"] * x /
+                      wsite["workers"] / 1e3 for x in us)
             pw["projected_ms"] = [lo, hi]
             lines.append("| P3 fetch policy now, projected for %d held: first answer at that size + %d × %.0f–%.0f µs / %d workers | %.2f–%.2f s (a projection) | | (≤ 2 s) | | |" % (
-                wsite["members"], wsite["members"],
-                min(si["server_cpu_us_per_answer"], wide["server_cpu_us_per_answer"]),
-                max(si["server_cpu_us_per_answer"], wide["server_cpu_us_per_answer"]),
+                wsite["members"], wsite["members"], us[0], us[1],
                 wsite["workers"], lo / 1e3, hi / 1e3))
     if sc:
         lines.append("| P4 Steward policy (full document) vs Puppet Server catalog, 8 keep-alive connections | %s | %s | %s (≥ 1000) | %s / %s | %s / %s |" % (

@@ -181,7 +181,8 @@ fi
 # to a collection of the size asked, with as many held as it allows. The
 # rest of the members are clients with no device behind them (widen.py):
 # the request reads and queues all of them, as a site of that size would;
-# report.py projects the time to answer all of them from this run.
+# report.py projects the time to answer all of them from this run, on
+# stewardd's workers (one per online core, as it counts them).
 if [ "$IDLE" -lt "$IDLE_WANT" ]; then
 	note "-- p3_wide: 'All Clients' grown to $IDLE_WANT members, $IDLE of them holding a long-poll, then fetch policy now"
 	python3 bench/widen.py "$W/site/site.db" "$IDLE_WANT" >/dev/null
@@ -189,7 +190,7 @@ if [ "$IDLE" -lt "$IDLE_WANT" ]; then
 		--server-pid "$SPIDS" --hold 3 --trigger \
 		"$B/stewardctl --dir $W/site clients notify --collection 'All Clients' policy >/dev/null" \
 		>"$R/p3_wide.steward.json" || note "   (failed: $(cat "$R/p3_wide.steward.json"))"
-	echo "{\"members\": $IDLE_WANT, \"workers\": $(nproc)}" >"$R/p3_wide.site.json"
+	echo "{\"members\": $IDLE_WANT, \"workers\": $(getconf _NPROCESSORS_ONLN)}" >"$R/p3_wide.site.json"
 fi
 
 # P4: Puppet Server's catalog requests against Steward's policy requests

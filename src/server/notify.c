@@ -805,9 +805,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 		/* Answering a parked connection frees it: next first. */
 		for (c = w->conns[b]; c; c = next) {
 			next = c->hnext;
-			if ((c->waiting == NULL &&
-				(c->park == NULL || c->answered)) ||
-			    c->deadline > now)
+			if (c->deadline > now || !(held(c) || c->tarpit))
 				continue;
 			if (c->tarpit)
 				answer_tarpit(c);
